@@ -17,6 +17,18 @@ export const KEYPORT_DEFAULT = 42425
 export const MCELIECE_PK_BYTES = 1_047_319
 export const MCELIECE_SK_BYTES = 13_948
 export const MCELIECE_CT_BYTES = 194
+/**
+ * A McEliece ciphertext holds m*t = 13*119 = 1547 bits in 194 bytes: the top 5 bits of its last
+ * byte are padding that must be zero, or round-4 decapsulation fails (libmceliece, NIST ref).
+ */
+export const MCELIECE_CT_PADDING_MASK = 0xf8
+/**
+ * The McEliece public key is 1547 rows (m*t) of 6960 - 1547 = 5413 bits, each in 677 bytes: the
+ * top 3 bits of every row's last byte must be zero, or round-4 encapsulation fails.
+ */
+export const MCELIECE_PK_ROWS = 1547
+export const MCELIECE_PK_ROW_BYTES = 677
+export const MCELIECE_PK_PADDING_MASK = 0xe0
 export const SNTRUP_PK_BYTES = 1158
 export const SNTRUP_SK_BYTES = 1763
 export const SNTRUP_CT_BYTES = 1039
@@ -80,3 +92,88 @@ export const PQCPORT_PQC_DEFAULT = 624
 export const KEYPORT_PQC_DEFAULT = 584
 /** Packets of one epoch a receiver may skip ahead before it stops deriving keys. */
 export const RECV_LOOKAHEAD_MAX_PACKETS = 1024
+/**
+ * Packets below the highest authenticated index of an epoch whose keys a receiver keeps for
+ * reordered datagrams (section 14 item 16); older unused keys are erased. Keys held per epoch are
+ * at most this + CHAIN_KEY_NUM_PACKETS (32 bytes each).
+ */
+export const RECV_REORDER_WINDOW_PACKETS = 256
+/** Epochs (30 s each) before the 16-bit epoch runs out at which a sender asks for a rehandshake. */
+export const SEND_REHANDSHAKE_MARGIN_EPOCHS = 120
+
+// ---- resolver (DNS proxy): limits and timeouts; dns-anchors.md rows 1-21 ----
+
+/** Default listen address of the DNS proxy (architecture.md section 5). */
+export const RESOLVER_LISTEN_DEFAULT = '127.0.0.53:53'
+/** UDP payload size we advertise upstream (DNS Flag Day 2020; dns-anchors.md row 3). */
+export const DNS_EDNS_UPSTREAM_UDP_BYTES = 1232
+/** UDP payload size we advertise to (loopback) clients and the most we send them over UDP. */
+export const DNS_EDNS_CLIENT_UDP_BYTES = 4096
+/** Reply limit for a client query without EDNS (RFC 1035 section 4.2.1). */
+export const DNS_PLAIN_UDP_BYTES = 512
+/** Largest DNS message over TCP (2-byte length prefix, RFC 7766). */
+export const DNS_TCP_MAX_BYTES = 65_535
+/** Hard upper bound on one DNS name on the wire (RFC 1035 section 2.3.4). */
+export const DNS_NAME_MAX_BYTES = 255
+export const DNS_LABEL_MAX_BYTES = 63
+/** CNAME hops we follow in one answer and across follow-up queries (dns-anchors.md row 19). */
+export const DNS_CNAME_MAX_HOPS = 16
+/** The reference client ignores answers with more A records than this (section 2.3 step 6). */
+export const PQ1_MAX_A_RECORDS = 25
+/** Whole budget of one upstream resolution: SERVFAIL well before glibc's 5 s timeout (row 18). */
+export const UPSTREAM_QUERY_DEADLINE_MS = 2500
+/** Wait before trying the next upstream in parallel (bounds of the RTT-adaptive hedge; row 9). */
+export const UPSTREAM_HEDGE_MIN_MS = 150
+export const UPSTREAM_HEDGE_MAX_MS = 800
+/** Attempts (sends) per upstream resolution, across all upstreams. */
+export const UPSTREAM_MAX_ATTEMPTS = 6
+/** Consecutive timeouts after which an upstream is tried last, and for how long. */
+export const UPSTREAM_DOWN_AFTER_TIMEOUTS = 3
+export const UPSTREAM_DOWN_HOLD_MS = 10_000
+/** Upstream UDP queries in flight at once; above it queries get SERVFAIL (row 13). */
+export const UPSTREAM_MAX_INFLIGHT = 1024
+/** UDP sockets (random source ports) used for upstream queries, and queries per socket before it is replaced. */
+export const UPSTREAM_UDP_SOCKETS = 8
+export const UPSTREAM_SOCKET_MAX_QUERIES = 512
+/** Client TCP connections at once, idle timeout, and queries in progress per connection (RFC 7766). */
+export const RESOLVER_TCP_MAX_CONNECTIONS = 64
+export const RESOLVER_TCP_IDLE_TIMEOUT_MS = 10_000
+export const RESOLVER_TCP_MAX_PENDING_PER_CONN = 32
+/** Cache: entries, and TTL caps for positive and negative answers (RFC 2308; rows 5-6). */
+export const DNS_CACHE_MAX_ENTRIES = 10_000
+export const DNS_CACHE_MAX_TTL_S = 86_400
+export const DNS_CACHE_MAX_NEGATIVE_TTL_S = 3600
+/** Largest DNS message the cache stores (bytes), so entries x size stays bounded. */
+export const DNS_CACHE_MAX_ENTRY_BYTES = 8192
+/** Canary name browsers ask before enabling DNS-over-HTTPS; we answer NXDOMAIN (section 2.5). */
+export const DNS_DOH_CANARY_NAME = 'use-application-dns.net'
+/** Internal addresses of PQConnect servers on the client (section 3.2). */
+export const CLIENT_POOL_CIDR = '10.43.0.0/16'
+/** PQConnect servers the resolver remembers (servers list) and its own allocator holds. */
+export const RESOLVER_MAX_SERVERS = 4096
+/** How long the resolver waits for the router's internal address before SERVFAIL. */
+export const ROUTER_REPLY_TIMEOUT_MS = 1000
+/** Requests to the router waiting for an answer at once. */
+export const ROUTER_MAX_PENDING = 256
+/** Largest control-channel frame (resolver <-> router, CLI <-> resolver). */
+export const IPC_MAX_FRAME_BYTES = 4 << 20
+
+// ---- router data path (router/native, router/tun, router/udp) ----
+/** TUN MTU we configure (architecture.md section 5: 1280 lets QUIC's 1200-byte datagrams through). */
+export const TUN_MTU_DEFAULT_BYTES = 1280
+/** Largest TUN MTU we accept: one packet of this size must fit a read slot. */
+export const TUN_MTU_MAX_BYTES = 9000
+/** Smallest link MTU IPv4 allows (RFC 791); IPv6 needs 1280. */
+export const TUN_MTU_MIN_BYTES = 68
+/** Largest kernel queue toward a TUN reader we set (txqueuelen). */
+export const TUN_TXQUEUELEN_MAX_PACKETS = 65536
+/** Time one `ip` (iproute2) invocation may take before it counts as hung. */
+export const IP_COMMAND_TIMEOUT_MS = 5000
+/** Bytes per receive slot of the batch readers; a larger TUN packet is dropped, a larger datagram truncated (counted). */
+export const PACKET_SLOT_BYTES = 9216
+/** Packets drained per wakeup and handed to JS in one call (TUN reads, UDP recvmmsg). */
+export const READ_BATCH_PACKETS = 64
+/** Kernel buffer asked for on data-path UDP sockets (SO_RCVBUF/SO_SNDBUF, forced when root). */
+export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
+/** Packets an in-memory TUN/UDP double queues per receiver before it drops (like a full kernel queue). */
+export const CHANNEL_QUEUE_PACKETS = 1024

@@ -1,0 +1,96 @@
+/**
+ * The resolver's end of the control channel to the router (architecture.md section 3): a Unix
+ * socket carrying src/ipc frames. Reconnects while configured; requests time out after
+ * ROUTER_REPLY_TIMEOUT_MS and are bounded by ROUTER_MAX_PENDING. A malformed frame closes the
+ * connection (the router is local, but its bytes are still validated).
+ */
+import net from 'node:net'
+
+import {ROUTER_MAX_PENDING, ROUTER_REPLY_TIMEOUT_MS} from '../src/constants.js'
+import {FrameDecoder, encodeFrame} from '../src/ipc/frame.js'
+import {type PeerAnnounced, type PeerGone, decodeMessage} from '../src/ipc/messages.js'
+
+const RECONNECT_MS = 1000
+
+export type RouterReply = {kind: 'address'; internalAddr: string} | {kind: 'refused'} | {kind: 'unavailable'}
+
+export class RouterLink {
+  readonly #path: string
+  readonly #onGone: (m: PeerGone) => void
+  #sock: net.Socket | undefined
+  #connected = false
+  #closed = false
+  #nextId = 1
+  readonly #pending = new Map<number, {resolve: (r: RouterReply) => void; timer: NodeJS.Timeout}>()
+  #retry: NodeJS.Timeout | undefined
+
+  constructor(path: string, onGone: (m: PeerGone) => void) {
+    this.#path = path
+    this.#onGone = onGone
+    this.#connect()
+  }
+
+  get connected(): boolean {
+    return this.#connected
+  }
+
+  #connect(): void {
+    if (this.#closed) return
+    const sock = net.connect(this.#path)
+    const dec = new FrameDecoder()
+    this.#sock = sock
+    sock.on('connect', () => {
+      this.#connected = true
+    })
+    sock.on('data', (chunk: Buffer) => {
+      const r = dec.push(chunk)
+      if (!r.ok) return void sock.destroy()
+      for (const v of r.values) {
+        const m = decodeMessage(v)
+        if (m === undefined) return void sock.destroy()
+        if (m.type === 'peer-gone') this.#onGone(m)
+        else if (m.type === 'peer-address' || m.type === 'peer-refused') {
+          const p = this.#pending.get(m.id)
+          if (p === undefined) continue
+          this.#pending.delete(m.id)
+          clearTimeout(p.timer)
+          p.resolve(m.type === 'peer-address' ? {kind: 'address', internalAddr: m.internalAddr} : {kind: 'refused'})
+        }
+      }
+    })
+    sock.on('error', () => undefined)
+    sock.on('close', () => {
+      this.#connected = false
+      this.#sock = undefined
+      for (const [id, p] of this.#pending) {
+        clearTimeout(p.timer)
+        p.resolve({kind: 'unavailable'})
+        this.#pending.delete(id)
+      }
+      if (!this.#closed) this.#retry = setTimeout(() => this.#connect(), RECONNECT_MS)
+    })
+  }
+
+  announce(m: Omit<PeerAnnounced, 'type' | 'id'>): Promise<RouterReply> {
+    const sock = this.#sock
+    if (!this.#connected || sock === undefined || this.#pending.size >= ROUTER_MAX_PENDING) {
+      return Promise.resolve({kind: 'unavailable'})
+    }
+    const id = this.#nextId
+    this.#nextId = (this.#nextId + 1) >>> 0
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        resolve({kind: 'unavailable'})
+      }, ROUTER_REPLY_TIMEOUT_MS)
+      this.#pending.set(id, {resolve, timer})
+      sock.write(encodeFrame({type: 'peer-announced', id, ...m}))
+    })
+  }
+
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#retry)
+    this.#sock?.destroy()
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The resolver's own allocator of internal addresses (10.43.0.0/16 by default; pq1-protocol.md
+ * section 3.2), used when no router is connected. An address is derived from the key hash and
+ * probed linearly on collision, so a server keeps its address while it lives (and usually across
+ * restarts), and two live servers never share one. Bounded by `maxEntries`; when full, the least
+ * recently used server is forgotten. Pure: time comes in as an argument.
+ */
+import {CLIENT_POOL_CIDR, CLIENT_TUN_ADDR, RESOLVER_MAX_SERVERS} from '../constants.js'
+import {LocalError} from '../errors.js'
+
+function parseIpv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
+  if (m === null) return undefined
+  const parts = m.slice(1).map(Number)
+  if (parts.some((p) => p > 255)) return undefined
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0
+}
+
+const formatIpv4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+
+interface Entry {
+  index: number
+  lastUseMs: number
+}
+
+export class AddressPool {
+  readonly #base: number
+  readonly #size: number
+  readonly #reserved: Set<number>
+  readonly #maxEntries: number
+  /** key hash (hex) -> entry; Map order is least recently used first. */
+  readonly #byKey = new Map<string, Entry>()
+  readonly #taken = new Set<number>()
+
+  constructor(cidr = CLIENT_POOL_CIDR, reserved: string[] = [CLIENT_TUN_ADDR], maxEntries = RESOLVER_MAX_SERVERS) {
+    const [addr, bits] = cidr.split('/')
+    const base = parseIpv4(addr ?? '')
+    const prefix = Number(bits)
+    if (base === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) {
+      throw new LocalError('PQC_ERR_CONFIG_INVALID', `bad address pool ${cidr}`)
+    }
+    this.#size = 2 ** (32 - prefix)
+    this.#base = (base & ~(this.#size - 1)) >>> 0
+    this.#reserved = new Set([0, this.#size - 1])
+    for (const r of reserved) {
+      const n = parseIpv4(r)
+      if (n !== undefined && n >= this.#base && n < this.#base + this.#size) this.#reserved.add(n - this.#base)
+    }
+    this.#maxEntries = Math.min(maxEntries, this.#size - this.#reserved.size)
+    if (this.#maxEntries < 1) throw new LocalError('PQC_ERR_CONFIG_INVALID', `address pool ${cidr} is empty`)
+  }
+
+  get size(): number {
+    return this.#byKey.size
+  }
+
+  /** Does the address lie inside the pool? (loop protection, section 2.3 step 7) */
+  contains(addr: string): boolean {
+    const n = parseIpv4(addr)
+    return n !== undefined && n >= this.#base && n < this.#base + this.#size
+  }
+
+  lookup(keyHex: string): string | undefined {
+    const e = this.#byKey.get(keyHex)
+    return e === undefined ? undefined : formatIpv4(this.#base + e.index)
+  }
+
+  /** The address of this key hash, allocating one if needed. */
+  allocate(keyHex: string, nowMs: number): string {
+    let e = this.#byKey.get(keyHex)
+    if (e !== undefined) {
+      this.#byKey.delete(keyHex)
+    } else {
+      if (this.#byKey.size >= this.#maxEntries) {
+        const oldest = this.#byKey.keys().next().value!
+        this.release(oldest)
+      }
+      e = {index: this.#freeIndexFor(keyHex), lastUseMs: nowMs}
+      this.#taken.add(e.index)
+    }
+    e.lastUseMs = nowMs
+    this.#byKey.set(keyHex, e)
+    return formatIpv4(this.#base + e.index)
+  }
+
+  release(keyHex: string): void {
+    const e = this.#byKey.get(keyHex)
+    if (e === undefined) return
+    this.#byKey.delete(keyHex)
+    this.#taken.delete(e.index)
+  }
+
+  #freeIndexFor(keyHex: string): number {
+    const seed = Number.parseInt(keyHex.slice(0, 8).padEnd(8, '0'), 16) || 0
+    let i = seed % this.#size
+    // Terminates: fewer than size - reserved entries are taken (maxEntries bound above).
+    while (this.#reserved.has(i) || this.#taken.has(i)) i = (i + 1) % this.#size
+    return i
+  }
+}
