@@ -177,3 +177,33 @@ export const READ_BATCH_PACKETS = 64
 export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** Packets an in-memory TUN/UDP double queues per receiver before it drops (like a full kernel queue). */
 export const CHANNEL_QUEUE_PACKETS = 1024
+
+// ---- router (client and server drivers) ----
+
+/** The whole static-key download (~1.1 MB) must finish within this, else the peer fails. */
+export const STATIC_FETCH_DEADLINE_S = 30
+/** Ephemeral-key request attempts and the wait for each answer. */
+export const EPHEMERAL_FETCH_TRIES = 5
+export const EPHEMERAL_FETCH_TIMEOUT_S = 1
+/** Packets queued per peer while its handshake is in flight (oldest dropped beyond). */
+export const PEER_QUEUE_MAX_PACKETS = 128
+/** Initiations per peer before the connection attempt fails (each with a new tid). */
+export const HANDSHAKE_MAX_ATTEMPTS = 3
+/** Without an authenticated packet from the server this long after an initiation, try again. */
+export const HANDSHAKE_CONFIRM_S = 1.5
+/** Applications get ICMP unreachable if the peer is not up within this (issue 4: under 5 s). */
+export const CONNECT_GIVE_UP_S = 4.5
+/** Keepalive (empty tunnel payload) after this much silence on our side, while in use. */
+export const KEEPALIVE_INTERVAL_S = 25
+/** Keepalives stop this long after the last data packet in either direction. */
+export const KEEPALIVE_IDLE_LIMIT_S = 30 * 60
+/** Server: handshakes waiting for a decapsulation slot, and slots at once. */
+export const HANDSHAKE_QUEUE_MAX = 64
+export const HANDSHAKE_CONCURRENCY = 2
+/** Server: per-source handshake rate (tokens/s) and burst. */
+export const HANDSHAKE_RATE_PER_S = 4
+export const HANDSHAKE_BURST = 8
+/** Peers (client: servers, server: clients) held at once. */
+export const ROUTER_MAX_PEERS = 4096
+/** Largest datagram or packet we handle (TUN MTU 1280 plus tunnel overhead fits easily). */
+export const ROUTER_MAX_PACKET_BYTES = 2048

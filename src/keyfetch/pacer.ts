@@ -26,6 +26,8 @@ export interface PacedPacket {
   /** Times this packet has been sent; 0 before the first send. */
   sends: number
   acked: boolean
+  /** Counted in bytesInFlight: sent, and neither acknowledged nor declared lost since. */
+  inFlight: boolean
 }
 
 export class Pacer {
@@ -40,7 +42,7 @@ export class Pacer {
   #gotAck = false
 
   newPacket(bytes: number): PacedPacket {
-    return {bytes: bytes + PACKET_OVERHEAD_BYTES, sentAt: 0, sends: 0, acked: false}
+    return {bytes: bytes + PACKET_OVERHEAD_BYTES, sentAt: 0, sends: 0, acked: false, inFlight: false}
   }
 
   /** Seconds until a packet of `bytes` may be sent (0: now). */
@@ -64,11 +66,9 @@ export class Pacer {
   }
 
   transmitted(p: PacedPacket, now: number): void {
-    if (p.sends > 0 && !p.acked) {
-      // A retransmission: the earlier copy is presumed lost.
-      this.bytesInFlight = Math.max(0, this.bytesInFlight - p.bytes)
-      this.#onLoss()
-    }
+    // A retransmission of a packet not yet declared lost: the earlier copy is presumed lost now.
+    if (p.inFlight) this.lost(p, now)
+    p.inFlight = true
     p.sends++
     p.sentAt = now
     this.bytesInFlight += p.bytes
@@ -76,10 +76,19 @@ export class Pacer {
     if (!this.#gotAck) this.#sentBeforeFirstAck++
   }
 
+  /** The sender concluded `p` was lost (timeout or later packets answered): it leaves the window. */
+  lost(p: PacedPacket, now: number): void {
+    if (!p.inFlight) return
+    p.inFlight = false
+    this.bytesInFlight = Math.max(0, this.bytesInFlight - p.bytes)
+    this.#onLoss(now)
+  }
+
   acknowledged(p: PacedPacket, now: number): void {
     if (p.acked) return
     p.acked = true
-    this.bytesInFlight = Math.max(0, this.bytesInFlight - p.bytes)
+    if (p.inFlight) this.bytesInFlight = Math.max(0, this.bytesInFlight - p.bytes)
+    p.inFlight = false
     // Karn: only packets sent once give an RTT sample.
     if (p.sends === 1) this.#sample(now - p.sentAt)
     this.#gotAck = true
@@ -100,7 +109,12 @@ export class Pacer {
     this.rto = Math.min(MAX_RTO_S, Math.max(MIN_RTO_S, this.srtt + 4 * this.rttvar))
   }
 
-  #onLoss(): void {
+  #lastLossAt = Number.NEGATIVE_INFINITY
+
+  /** One reduction per round trip, however many packets of that round were lost (as TCP does). */
+  #onLoss(now: number): void {
+    if (now - this.#lastLossAt < (this.srtt ?? INITIAL_RTO_S)) return
+    this.#lastLossAt = now
     this.ssthresh = Math.max(MIN_CWND_BYTES, this.cwnd / 2)
     this.cwnd = this.ssthresh
   }

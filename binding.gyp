@@ -1,0 +1,20 @@
+# The pqc data-path addon (router/native/, plain C over node_api.h): TUN device, batched TUN
+# reads, batched UDP (recvmmsg/sendmmsg). npm runs `node-gyp rebuild` on this file during
+# `npm ci` / `npm install`; the result is build/Release/pqc_native.node (loaded by
+# router/native/addon.ts). Linux only. No cryptography here.
+{
+  "targets": [
+    {
+      "target_name": "pqc_native",
+      "sources": [
+        "router/native/common.c",
+        "router/native/reader.c",
+        "router/native/tun.c",
+        "router/native/udp.c"
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "cflags!": ["-O3"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
