@@ -1,0 +1,79 @@
+/**
+ * The client's conversations with a server's key port (pq1-protocol.md sections 5.4 and 5.5):
+ * the paced, verified static-key download and the ephemeral-key request, each with a deadline.
+ * Datagrams go out through `send` and come back through `deliver` (the router routes key-server
+ * responses from exactly that server address and port here, so off-path injection needs spoofing).
+ */
+import {EPHEMERAL_FETCH_TIMEOUT_S, EPHEMERAL_FETCH_TRIES} from '../../src/constants.js'
+import {StaticKeyFetch} from '../../src/keyfetch/static-fetch.js'
+import type {StaticPublicKey} from '../../src/keys/merkle-assembler.js'
+import {decodeEphemeralResponse, encodeEphemeralRequest, type EphemeralPublicKeys} from '../../src/wire/keyserver.js'
+import type {Clock} from '../clock.js'
+
+export interface KeyChannel {
+  send(datagram: Uint8Array): void
+  /** Install the receiver of datagrams from the key port (replacing any earlier one). */
+  listen(onDatagram: ((d: Uint8Array) => void) | undefined): void
+}
+
+export class FetchError extends Error {}
+
+export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock, deadlineS?: number): Promise<{key: StaticPublicKey; requests: number; seconds: number}> {
+  const fetch = new StaticKeyFetch(root, clock.mono(), deadlineS)
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined
+    let finished = false
+    const step = (): void => {
+      // Several answers may each have scheduled a step; after the end they must do nothing (the
+      // channel may already carry the next conversation).
+      if (finished) return
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      const r = fetch.poll(clock.mono())
+      if (r.kind === 'done') {
+        finished = true
+        ch.listen(undefined)
+        // Copy out of the assembler: the key outlives the download.
+        resolve({key: {mceliecePk: Buffer.from(r.key.mceliecePk), x25519Pk: Buffer.from(r.key.x25519Pk)}, requests: r.requests, seconds: r.elapsedS})
+        return
+      }
+      if (r.kind === 'failed') {
+        finished = true
+        ch.listen(undefined)
+        reject(new FetchError(`static key download: no complete answer within the deadline (${fetch.requestsSent} requests sent)`))
+        return
+      }
+      for (const d of r.datagrams) ch.send(d)
+      timer = setTimeout(step, Math.max(1, Math.ceil(r.wakeInS * 1000)))
+    }
+    ch.listen((d) => {
+      if (fetch.onDatagram(d, clock.mono())) setImmediate(step)
+    })
+    step()
+  })
+}
+
+export function fetchEphemeralKeys(ch: KeyChannel, tries = EPHEMERAL_FETCH_TRIES, timeoutS = EPHEMERAL_FETCH_TIMEOUT_S): Promise<EphemeralPublicKeys> {
+  const request = encodeEphemeralRequest()
+  return new Promise((resolve, reject) => {
+    let left = tries
+    let timer: NodeJS.Timeout | undefined
+    const attempt = (): void => {
+      if (left-- === 0) {
+        ch.listen(undefined)
+        reject(new FetchError(`ephemeral key request: no answer after ${tries} tries`))
+        return
+      }
+      ch.send(request)
+      timer = setTimeout(attempt, timeoutS * 1000)
+    }
+    ch.listen((d) => {
+      const keys = decodeEphemeralResponse(d)
+      if (keys === undefined) return
+      clearTimeout(timer)
+      ch.listen(undefined)
+      resolve({sntrupPublic: Buffer.from(keys.sntrupPublic), x25519Public: Buffer.from(keys.x25519Public)})
+    })
+    attempt()
+  })
+}

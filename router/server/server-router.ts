@@ -1,0 +1,204 @@
+/**
+ * Server mode of the router (pq1-protocol.md sections 3, 6.4, 7): the crypto port takes
+ * initiations (to the handshake pipeline) and tunnel datagrams (demultiplexed by tid, opened,
+ * rewritten to the client's pool address, written to the TUN); the TUN's packets to a pool
+ * address are sealed and sent to that client's latest authenticated endpoint. Right after a
+ * handshake the server sends one keepalive, so the client knows at once that it worked (a
+ * reference client accepts and ignores it, section 13.1 item 8).
+ */
+import {KEEPALIVE_INTERVAL_S, ROUTER_MAX_PACKET_BYTES, ROUTER_MAX_PEERS, SERVER_TUN_ADDR} from '../../src/constants.js'
+import {chacha20Poly1305} from '../../src/crypto/aead.js'
+import {AddressPool} from '../../src/dns/address-pool.js'
+import type {HandshakeCrypto, SessionSecrets} from '../../src/handshake/crypto.js'
+import type {ServerStaticKeys} from '../../src/handshake/responder.js'
+import {formatIpv4, ipv4Destination, parseIpv4, rewriteIpv4Addresses} from '../../src/net/ipv4.js'
+import {TunnelSession} from '../../src/session/tunnel-session.js'
+import {tunnelTid} from '../../src/wire/tunnel.js'
+import type {Clock} from '../clock.js'
+import {shortHex, type Logger} from '../log.js'
+import {packetAt, type TunDevice} from '../tun/device.js'
+import {addressAt, formatAddress} from '../udp/address.js'
+import type {UdpBind} from '../udp/bind.js'
+import {HandshakePipeline, type HandshakeSource} from './handshakes.js'
+import type {KeyServer} from './key-server.js'
+
+export interface ServerPeer {
+  tidKey: string
+  session: TunnelSession
+  poolAddr: number
+  endpoint: Uint8Array
+  port: number
+  lastSendS: number
+  lastReceiveS: number
+  bytesIn: number
+  bytesOut: number
+}
+
+export interface ServerRouterOptions {
+  tun: TunDevice
+  sock: UdpBind
+  keyServer: KeyServer
+  crypto: HandshakeCrypto
+  staticKeys: ServerStaticKeys
+  clock: Clock
+  log: Logger
+  /** Pool for clients, e.g. 10.42.0.0/16; the TUN address is reserved in it. */
+  poolCidr?: string
+  tunAddr?: string
+  /** Inner destination of decrypted packets (server-in-a-bottle), else the TUN address. */
+  hostIp?: string
+}
+
+/** Housekeeping period: expiry of receive epochs, dead tunnels, keepalives. */
+export const SERVER_TICK_MS = 1000
+
+export class ServerRouter {
+  readonly peersByTid = new Map<string, ServerPeer>()
+  readonly peersByAddr = new Map<number, ServerPeer>()
+  readonly handshakes: HandshakePipeline
+  readonly counters = {tunnelIn: 0, tunnelDropped: 0, tunOut: 0, tunIn: 0, tunDropped: 0}
+  readonly #o: ServerRouterOptions
+  readonly #pool: AddressPool
+  readonly #innerDst: number
+  readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
+  readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(o: ServerRouterOptions) {
+    this.#o = o
+    const tunAddr = o.tunAddr ?? SERVER_TUN_ADDR
+    this.#pool = new AddressPool(o.poolCidr ?? '10.42.0.0/16', [tunAddr], ROUTER_MAX_PEERS)
+    this.#innerDst = parseIpv4(o.hostIp ?? tunAddr)!
+    this.handshakes = new HandshakePipeline({
+      crypto: o.crypto,
+      keys: o.staticKeys,
+      ephemeral: (wall) => o.keyServer.store.candidates(wall),
+      mono: () => o.clock.mono(),
+      wall: () => o.clock.wall(),
+      hasTid: (tid) => this.peersByTid.has(Buffer.from(tid).toString('latin1')),
+      onSession: (secrets, source) => this.#onSession(secrets, source),
+    })
+  }
+
+  start(): void {
+    this.#o.sock.start((batch) => {
+      const now = this.#o.clock.mono()
+      for (let i = 0; i < batch.count; i++) {
+        const d = packetAt(batch, i)
+        if (d[0] === 0x01 && d[1] === 0x00) {
+          const address = addressAt(batch, i)
+          this.handshakes.offer(d, {address, port: batch.ports[i]!, key: formatAddress(address)})
+        } else if (d[0] === 0x02 && d[1] === 0x00) {
+          this.#onTunnel(d, addressAt(batch, i), batch.ports[i]!, now)
+        }
+        // Anything else (03 00 included: unauthenticated teardown, section 14 item 3) is ignored.
+      }
+    })
+    this.#o.tun.start((batch) => {
+      const now = this.#o.clock.mono()
+      for (let i = 0; i < batch.count; i++) this.#onTunPacket(packetAt(batch, i), now)
+    })
+    this.#timer = setInterval(() => this.tick(this.#o.clock.mono()), SERVER_TICK_MS)
+    this.#timer.unref()
+  }
+
+  #onSession(secrets: SessionSecrets, source: HandshakeSource): void {
+    const now = this.#o.clock.mono()
+    const tidKey = Buffer.from(secrets.tid).toString('latin1')
+    const poolAddr = parseIpv4(this.#pool.allocate(Buffer.from(secrets.tid).toString('hex'), Date.now()))!
+    const old = this.peersByAddr.get(poolAddr)
+    if (old !== undefined) this.#remove(old, 'pool address reused') // the pool evicted its LRU entry
+    // The server sends with T_r and receives with T_i (section 6.4 step 8).
+    const session = new TunnelSession({tid: secrets.tid, sendRoot: secrets.tR, recvRoot: secrets.tI, now, aead: chacha20Poly1305})
+    const peer: ServerPeer = {tidKey, session, poolAddr, endpoint: source.address, port: source.port, lastSendS: now, lastReceiveS: now, bytesIn: 0, bytesOut: 0}
+    this.peersByTid.set(tidKey, peer)
+    this.peersByAddr.set(poolAddr, peer)
+    this.#o.log.info(`handshake from ${source.key}:${source.port}: tunnel ${shortHex(secrets.tid)} -> ${formatIpv4(poolAddr)}`)
+    this.#sendKeepalive(peer, now)
+  }
+
+  #onTunnel(d: Uint8Array, address: Uint8Array, port: number, now: number): void {
+    const tid = tunnelTid(d)
+    const peer = tid === undefined ? undefined : this.peersByTid.get(Buffer.from(tid).toString('latin1'))
+    if (peer === undefined) {
+      this.counters.tunnelDropped++
+      return
+    }
+    const r = peer.session.open(d, now, this.#plain)
+    if (r.kind === 'drop') {
+      this.counters.tunnelDropped++
+      return
+    }
+    // Roaming follows authenticated packets only (section 3.4).
+    peer.endpoint = Buffer.from(address)
+    peer.port = port
+    peer.lastReceiveS = now
+    this.counters.tunnelIn++
+    if (r.kind !== 'data') return
+    peer.bytesIn += r.payload.length
+    // Inner source := the client's pool address, destination := ours; checksums recomputed (3.3).
+    if (!rewriteIpv4Addresses(r.payload, peer.poolAddr, this.#innerDst)) {
+      this.counters.tunDropped++
+      return
+    }
+    if (this.#o.tun.write(r.payload)) this.counters.tunOut++
+    else this.counters.tunDropped++
+  }
+
+  #onTunPacket(p: Uint8Array, now: number): void {
+    this.counters.tunIn++
+    const dst = ipv4Destination(p)
+    const peer = dst === undefined ? undefined : this.peersByAddr.get(dst)
+    if (peer === undefined) {
+      this.counters.tunDropped++
+      return
+    }
+    this.#seal(peer, p, now)
+  }
+
+  #seal(peer: ServerPeer, p: Uint8Array, now: number): void {
+    const r = peer.session.seal(p, now, this.#out)
+    if (r.kind !== 'datagram') {
+      this.#remove(peer, `tunnel ended (${r.reason})`)
+      return
+    }
+    peer.lastSendS = now
+    peer.bytesOut += p.length
+    this.#o.sock.send(r.datagram, peer.endpoint, peer.port)
+  }
+
+  #sendKeepalive(peer: ServerPeer, now: number): void {
+    this.#seal(peer, new Uint8Array(0), now)
+  }
+
+  /** Expire epochs, drop dead tunnels, keep live ones alive from our side too. */
+  tick(now: number): void {
+    for (const peer of [...this.peersByTid.values()]) {
+      peer.session.expire(now)
+      if (!peer.session.isAlive(now)) {
+        this.#remove(peer, 'no authenticated packet for 120 s')
+        continue
+      }
+      // While the client keeps the tunnel up, make sure our direction has fresh epochs too.
+      if (now - peer.lastSendS >= KEEPALIVE_INTERVAL_S && now - peer.lastReceiveS < 2 * KEEPALIVE_INTERVAL_S + 10) {
+        this.#sendKeepalive(peer, now)
+      }
+    }
+  }
+
+  #remove(peer: ServerPeer, why: string): void {
+    if (this.peersByTid.get(peer.tidKey) !== peer) return
+    this.peersByTid.delete(peer.tidKey)
+    if (this.peersByAddr.get(peer.poolAddr) === peer) this.peersByAddr.delete(peer.poolAddr)
+    this.#pool.release(Buffer.from(peer.tidKey, 'latin1').toString('hex'))
+    this.#o.log.info(`tunnel ${shortHex(Buffer.from(peer.tidKey, 'latin1'))} (${formatIpv4(peer.poolAddr)}) closed: ${why}`)
+    peer.session.destroy()
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    for (const peer of [...this.peersByTid.values()]) this.#remove(peer, 'server stopping')
+    this.#o.sock.close()
+    this.#o.tun.close()
+  }
+}
