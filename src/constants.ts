@@ -145,6 +145,9 @@ export const DNS_CACHE_MAX_TTL_S = 86_400
 export const DNS_CACHE_MAX_NEGATIVE_TTL_S = 3600
 /** Largest DNS message the cache stores (bytes), so entries x size stays bounded. */
 export const DNS_CACHE_MAX_ENTRY_BYTES = 8192
+/** Slab from which short-lived DNS message buffers are cut (src/dns/bytes-slab.ts), and the largest piece taken from it (bytes). */
+export const DNS_BYTES_SLAB_BYTES = 64 * 1024
+export const DNS_BYTES_SLAB_MAX_PIECE = 4096
 /** Canary name browsers ask before enabling DNS-over-HTTPS; we answer NXDOMAIN (section 2.5). */
 export const DNS_DOH_CANARY_NAME = 'use-application-dns.net'
 /** Internal addresses of PQConnect servers on the client (section 3.2). */
@@ -207,3 +210,21 @@ export const HANDSHAKE_BURST = 8
 export const ROUTER_MAX_PEERS = 4096
 /** Largest datagram or packet we handle (TUN MTU 1280 plus tunnel overhead fits easily). */
 export const ROUTER_MAX_PACKET_BYTES = 2048
+
+// ---- nftables (architecture.md section 4; security-tests.md section 9) ----
+
+/** Our one table: family and name; nothing outside it is ever touched. */
+export const NFT_TABLE_FAMILY = 'inet'
+export const NFT_TABLE_NAME = 'pqconnect'
+/** Servers the client steers at once (map `steer4`): the router's peer bound. */
+export const NFT_MAX_STEERED_SERVERS = 4096
+/** Elements of the exempt set: each server's crypto and key port. */
+export const NFT_MAX_EXEMPT_ELEMENTS = 2 * NFT_MAX_STEERED_SERVERS
+/** Ports in one inbound allow list (per protocol). */
+export const NFT_MAX_ALLOWED_PORTS = 1024
+/** JSON batches up to this size go to nft as one argument (Linux MAX_ARG_STRLEN is 128 KiB); larger go through a file. */
+export const NFT_ARGV_MAX_BYTES = 64 * 1024
+/** Time one `nft` invocation may take before it counts as hung. */
+export const NFT_COMMAND_TIMEOUT_MS = 10_000
+/** Port applications send DNS to; captured with --capture-dns. */
+export const DNS_PORT = 53
