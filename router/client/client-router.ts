@@ -20,7 +20,7 @@ import {icmpUnreachable} from '../../src/net/icmp.js'
 import {formatIpv4, ipv4Destination, parseIpv4, rewriteIpv4Addresses} from '../../src/net/ipv4.js'
 import {TunnelSession} from '../../src/session/tunnel-session.js'
 import {tunnelTid} from '../../src/wire/tunnel.js'
-import type {Clock} from '../clock.js'
+import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress, parseAddress} from '../udp/address.js'
@@ -38,6 +38,8 @@ export interface ClientRouterOptions {
   cacheDir?: string
   tunAddr?: string
   poolCidr?: string
+  /** Timer functions (default Node's); unit tests inject virtual ones matching `clock`. */
+  timers?: Timers
 }
 
 export interface Announcement {
@@ -65,10 +67,12 @@ export class ClientRouter {
   readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
   readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
   readonly #confirmWaiters = new Map<ClientPeer, () => void>()
-  #timer: NodeJS.Timeout | undefined
+  readonly #timers: Timers
+  #timer: TimerHandle | undefined
 
   constructor(o: ClientRouterOptions) {
     this.#o = o
+    this.#timers = o.timers ?? systemTimers
     const tunAddr = o.tunAddr ?? CLIENT_TUN_ADDR
     this.#tunAddr = parseIpv4(tunAddr)!
     this.#pool = new AddressPool(o.poolCidr ?? '10.43.0.0/16', [tunAddr], ROUTER_MAX_PEERS)
@@ -90,7 +94,7 @@ export class ClientRouter {
       const now = this.#o.clock.mono()
       for (let i = 0; i < batch.count; i++) this.#onTunPacket(packetAt(batch, i), now)
     })
-    this.#timer = setInterval(() => this.tick(this.#o.clock.mono()), CLIENT_TICK_MS)
+    this.#timer = this.#timers.setInterval(() => this.tick(this.#o.clock.mono()), CLIENT_TICK_MS)
     this.#timer.unref()
   }
 
@@ -208,12 +212,12 @@ export class ClientRouter {
     peer.state = 'connecting'
     peer.gaveUp = false
     peer.connectStartedS = clock.mono()
-    const giveUp = setTimeout(() => this.#giveUp(peer), CONNECT_GIVE_UP_S * 1000)
+    const giveUp = this.#timers.setTimeout(() => this.#giveUp(peer), CONNECT_GIVE_UP_S * 1000)
     try {
       if (peer.pqcPort === undefined || peer.keyPort === undefined) throw new Error('the announcement carries no ports (no p= / ks. TXT records)')
       let key = peer.staticKey ?? this.#cache.load(peer.keyHashHex)
       if (key === undefined) {
-        const got = await downloadStaticKey(this.#keyChannel(peer), peer.keyHash, clock)
+        const got = await downloadStaticKey(this.#keyChannel(peer), peer.keyHash, clock, undefined, this.#timers)
         this.counters.keyDownloads++
         log.info(`key of ${peer.name} downloaded and verified: ${got.requests} requests in ${got.seconds.toFixed(3)} s`)
         key = got.key
@@ -222,7 +226,7 @@ export class ClientRouter {
       if (!isMcEliecePublicKeyWellFormed(key.mceliecePk)) throw new Error('the server key is malformed')
       peer.staticKey = key
       for (let attempt = 1; attempt <= HANDSHAKE_MAX_ATTEMPTS; attempt++) {
-        const eph = await fetchEphemeralKeys(this.#keyChannel(peer))
+        const eph = await fetchEphemeralKeys(this.#keyChannel(peer), undefined, undefined, this.#timers)
         const init = await createInitiation(this.#o.crypto, {
           prekey: await mceliece6960119.encapsulate(key.mceliecePk),
           staticX25519: key.x25519Pk, ephemeralSntrup: eph.sntrupPublic, ephemeralX25519: eph.x25519Public,
@@ -253,7 +257,7 @@ export class ClientRouter {
       log.error(`cannot reach ${peer.name} (${peer.realAddrText}): ${peer.lastError}`)
       this.#giveUp(peer)
     } finally {
-      clearTimeout(giveUp)
+      this.#timers.clearTimeout(giveUp)
     }
   }
 
@@ -261,12 +265,12 @@ export class ClientRouter {
   #confirmed(peer: ClientPeer): Promise<boolean> {
     if (peer.session?.lastAuthenticatedReceive !== undefined) return Promise.resolve(true)
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.#timers.setTimeout(() => {
         this.#confirmWaiters.delete(peer)
         resolve(false)
       }, HANDSHAKE_CONFIRM_S * 1000)
       this.#confirmWaiters.set(peer, () => {
-        clearTimeout(t)
+        this.#timers.clearTimeout(t)
         this.#confirmWaiters.delete(peer)
         resolve(true)
       })
@@ -288,7 +292,10 @@ export class ClientRouter {
   }
 
   #unreachable(p: Uint8Array): void {
-    const icmp = icmpUnreachable(p, this.#tunAddr)
+    // From the unreachable internal address, not from our TUN address: Linux drops a packet
+    // arriving on an interface with one of its own addresses as source (martian, accept_local=0),
+    // so an ICMP error from 10.43.0.1 would never reach the application.
+    const icmp = icmpUnreachable(p, ipv4Destination(p) ?? this.#tunAddr)
     if (icmp !== undefined && this.#o.tun.write(icmp)) this.counters.icmpSent++
   }
 
@@ -331,7 +338,7 @@ export class ClientRouter {
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#timer !== undefined) this.#timers.clearInterval(this.#timer)
     for (const peer of [...this.peersByKey.values()]) this.#forget(peer)
     this.#o.sock.close()
     this.#o.tun.close()

@@ -8,7 +8,7 @@ import {EPHEMERAL_FETCH_TIMEOUT_S, EPHEMERAL_FETCH_TRIES} from '../../src/consta
 import {StaticKeyFetch} from '../../src/keyfetch/static-fetch.js'
 import type {StaticPublicKey} from '../../src/keys/merkle-assembler.js'
 import {decodeEphemeralResponse, encodeEphemeralRequest, type EphemeralPublicKeys} from '../../src/wire/keyserver.js'
-import type {Clock} from '../clock.js'
+import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 
 export interface KeyChannel {
   send(datagram: Uint8Array): void
@@ -18,16 +18,17 @@ export interface KeyChannel {
 
 export class FetchError extends Error {}
 
-export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock, deadlineS?: number): Promise<{key: StaticPublicKey; requests: number; seconds: number}> {
+export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock, deadlineS?: number,
+  timers: Timers = systemTimers): Promise<{key: StaticPublicKey; requests: number; seconds: number}> {
   const fetch = new StaticKeyFetch(root, clock.mono(), deadlineS)
   return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined
+    let timer: TimerHandle | undefined
     let finished = false
     const step = (): void => {
       // Several answers may each have scheduled a step; after the end they must do nothing (the
       // channel may already carry the next conversation).
       if (finished) return
-      if (timer !== undefined) clearTimeout(timer)
+      if (timer !== undefined) timers.clearTimeout(timer)
       timer = undefined
       const r = fetch.poll(clock.mono())
       if (r.kind === 'done') {
@@ -44,20 +45,21 @@ export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock
         return
       }
       for (const d of r.datagrams) ch.send(d)
-      timer = setTimeout(step, Math.max(1, Math.ceil(r.wakeInS * 1000)))
+      timer = timers.setTimeout(step, Math.max(1, Math.ceil(r.wakeInS * 1000)))
     }
     ch.listen((d) => {
-      if (fetch.onDatagram(d, clock.mono())) setImmediate(step)
+      if (fetch.onDatagram(d, clock.mono())) timers.setImmediate(step)
     })
     step()
   })
 }
 
-export function fetchEphemeralKeys(ch: KeyChannel, tries = EPHEMERAL_FETCH_TRIES, timeoutS = EPHEMERAL_FETCH_TIMEOUT_S): Promise<EphemeralPublicKeys> {
+export function fetchEphemeralKeys(ch: KeyChannel, tries = EPHEMERAL_FETCH_TRIES, timeoutS = EPHEMERAL_FETCH_TIMEOUT_S,
+  timers: Timers = systemTimers): Promise<EphemeralPublicKeys> {
   const request = encodeEphemeralRequest()
   return new Promise((resolve, reject) => {
     let left = tries
-    let timer: NodeJS.Timeout | undefined
+    let timer: TimerHandle | undefined
     const attempt = (): void => {
       if (left-- === 0) {
         ch.listen(undefined)
@@ -65,12 +67,12 @@ export function fetchEphemeralKeys(ch: KeyChannel, tries = EPHEMERAL_FETCH_TRIES
         return
       }
       ch.send(request)
-      timer = setTimeout(attempt, timeoutS * 1000)
+      timer = timers.setTimeout(attempt, timeoutS * 1000)
     }
     ch.listen((d) => {
       const keys = decodeEphemeralResponse(d)
       if (keys === undefined) return
-      clearTimeout(timer)
+      timers.clearTimeout(timer)
       ch.listen(undefined)
       resolve({sntrupPublic: Buffer.from(keys.sntrupPublic), x25519Public: Buffer.from(keys.x25519Public)})
     })

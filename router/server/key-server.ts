@@ -11,7 +11,7 @@ import {x25519Keypair} from '../../src/crypto/x25519.js'
 import {EphemeralKeyStore} from '../../src/keyserver/ephemeral-store.js'
 import type {MerkleTree} from '../../src/keys/merkle.js'
 import {answerEphemeralRequest, answerStaticRequest} from '../../src/wire/keyserver.js'
-import type {Clock} from '../clock.js'
+import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import type {Logger} from '../log.js'
 import {packetAt} from '../tun/device.js'
 import {addressAt} from '../udp/address.js'
@@ -36,19 +36,22 @@ export class KeyServer {
   readonly #clock: Clock
   readonly #rng: Rng
   readonly #log: Logger
-  #timer: NodeJS.Timeout | undefined
+  readonly #timers: Timers
+  #timer: TimerHandle | undefined
 
-  constructor(opts: {sock: UdpBind; tree: MerkleTree; clock: Clock; rng: Rng; log: Logger}) {
+  /** `timers` defaults to Node's; unit tests inject virtual ones matching `clock`. */
+  constructor(opts: {sock: UdpBind; tree: MerkleTree; clock: Clock; rng: Rng; log: Logger; timers?: Timers}) {
     this.#sock = opts.sock
     this.#tree = opts.tree
     this.#clock = opts.clock
     this.#rng = opts.rng
     this.#log = opts.log
+    this.#timers = opts.timers ?? systemTimers
   }
 
   async start(): Promise<void> {
     await this.refill()
-    this.#timer = setInterval(() => void this.refill(), EPHEMERAL_REFILL_INTERVAL_MS)
+    this.#timer = this.#timers.setInterval(() => void this.refill(), EPHEMERAL_REFILL_INTERVAL_MS)
     this.#timer.unref()
     this.#sock.start((batch) => {
       for (let i = 0; i < batch.count; i++) {
@@ -84,7 +87,7 @@ export class KeyServer {
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#timer !== undefined) this.#timers.clearInterval(this.#timer)
     this.#sock.close()
     this.store.destroy()
   }

@@ -14,7 +14,7 @@ import type {ServerStaticKeys} from '../../src/handshake/responder.js'
 import {formatIpv4, ipv4Destination, parseIpv4, rewriteIpv4Addresses} from '../../src/net/ipv4.js'
 import {TunnelSession} from '../../src/session/tunnel-session.js'
 import {tunnelTid} from '../../src/wire/tunnel.js'
-import type {Clock} from '../clock.js'
+import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress} from '../udp/address.js'
@@ -47,6 +47,8 @@ export interface ServerRouterOptions {
   tunAddr?: string
   /** Inner destination of decrypted packets (server-in-a-bottle), else the TUN address. */
   hostIp?: string
+  /** Timer functions (default Node's); unit tests inject virtual ones matching `clock`. */
+  timers?: Timers
 }
 
 /** Housekeeping period: expiry of receive epochs, dead tunnels, keepalives. */
@@ -62,7 +64,7 @@ export class ServerRouter {
   readonly #innerDst: number
   readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
   readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
-  #timer: NodeJS.Timeout | undefined
+  #timer: TimerHandle | undefined
 
   constructor(o: ServerRouterOptions) {
     this.#o = o
@@ -98,7 +100,7 @@ export class ServerRouter {
       const now = this.#o.clock.mono()
       for (let i = 0; i < batch.count; i++) this.#onTunPacket(packetAt(batch, i), now)
     })
-    this.#timer = setInterval(() => this.tick(this.#o.clock.mono()), SERVER_TICK_MS)
+    this.#timer = (this.#o.timers ?? systemTimers).setInterval(() => this.tick(this.#o.clock.mono()), SERVER_TICK_MS)
     this.#timer.unref()
   }
 
@@ -196,7 +198,7 @@ export class ServerRouter {
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#timer !== undefined) (this.#o.timers ?? systemTimers).clearInterval(this.#timer)
     for (const peer of [...this.peersByTid.values()]) this.#remove(peer, 'server stopping')
     this.#o.sock.close()
     this.#o.tun.close()
