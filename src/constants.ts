@@ -200,6 +200,16 @@ export const CONNECT_GIVE_UP_S = 4.5
 export const KEEPALIVE_INTERVAL_S = 25
 /** Keepalives stop this long after the last data packet in either direction. */
 export const KEEPALIVE_IDLE_LIMIT_S = 30 * 60
+/** Server: data from a client gets an answer within this (a keepalive if nothing else is sent). */
+export const PASSIVE_KEEPALIVE_S = 1
+/**
+ * Client: data unanswered this long by a server known to answer (it sent keepalives): the server
+ * lost the tunnel (restart); handshake again. Above PASSIVE_KEEPALIVE_S plus a server tick and RTTs.
+ */
+export const DEAD_PEER_S = 6
+/** Server: tunnel datagrams held for tids whose handshake is still in flight, and for how long. */
+export const EARLY_DATAGRAMS_MAX = 256
+export const EARLY_DATAGRAM_MAX_AGE_S = 2
 /** Server: handshakes waiting for a decapsulation slot, and slots at once. */
 export const HANDSHAKE_QUEUE_MAX = 64
 export const HANDSHAKE_CONCURRENCY = 2

@@ -28,6 +28,14 @@ export interface ClientPeer {
   gaveUp: boolean
   failedAtS: number
   lastSendS: number
+  /** When we first sent data that has had no authenticated answer yet (undefined: answered). */
+  unansweredSinceS?: number
+  /**
+   * The server of the current tunnel sent an authenticated keepalive, so it answers data within
+   * seconds (our servers do; a reference server never sends keepalives and answers only with
+   * application data, so silence proves nothing there).
+   */
+  serverKeepsAlive?: boolean
   lastDataS: number
   lastUseMs: number
   handshakes: number

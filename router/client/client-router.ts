@@ -8,7 +8,7 @@
  * keepalives so idle connections survive, re-handshake keeping the internal address.
  */
 import {
-  CLIENT_TUN_ADDR, CONNECT_GIVE_UP_S, HANDSHAKE_CONFIRM_S, HANDSHAKE_MAX_ATTEMPTS, KEEPALIVE_IDLE_LIMIT_S,
+  CLIENT_TUN_ADDR, CONNECT_GIVE_UP_S, DEAD_PEER_S, HANDSHAKE_CONFIRM_S, HANDSHAKE_MAX_ATTEMPTS, KEEPALIVE_IDLE_LIMIT_S,
   KEEPALIVE_INTERVAL_S, ROUTER_MAX_PACKET_BYTES, ROUTER_MAX_PEERS,
 } from '../../src/constants.js'
 import {chacha20Poly1305} from '../../src/crypto/aead.js'
@@ -124,6 +124,12 @@ export class ClientRouter {
     }
     if (a.pqcPort !== undefined) peer.pqcPort = a.pqcPort
     if (a.keyPort !== undefined) peer.keyPort = a.keyPort
+    // A new lookup while our data goes unanswered: the server may have restarted; do not wait
+    // for the dead-peer timer.
+    if (peer.state === 'up' && this.#deadPeer(peer, now)) {
+      this.#o.log.info(`${peer.name} looked up again while silent for ${(now - (peer.unansweredSinceS ?? now)).toFixed(1)} s; handshaking again`)
+      this.#dropSession(peer)
+    }
     // Start now: the application will send as soon as it has the answer.
     if (peer.state === 'idle' || (peer.state === 'failed' && now - peer.failedAtS >= CONNECT_RETRY_BACKOFF_S)) void this.#connect(peer)
     return formatIpv4(peer.internalAddr)
@@ -165,6 +171,7 @@ export class ClientRouter {
     }
     peer.lastSendS = now
     peer.bytesOut += p.length
+    if (p.length > 0) peer.unansweredSinceS ??= now
     this.#o.sock.send(r.datagram, peer.realAddr, peer.pqcPort!)
     return true
   }
@@ -182,9 +189,11 @@ export class ClientRouter {
       return
     }
     this.counters.tunnelIn++
+    peer.unansweredSinceS = undefined
     // The server's address follows authenticated packets only (section 3.4).
     if (port === peer.pqcPort && !Buffer.from(address).equals(peer.realAddr)) peer.realAddr = Buffer.from(address)
     this.#confirmWaiters.get(peer)?.()
+    if (r.kind === 'keepalive') peer.serverKeepsAlive = true
     if (r.kind !== 'data') return
     peer.lastDataS = now
     peer.bytesIn += r.payload.length
@@ -299,7 +308,14 @@ export class ClientRouter {
     if (icmp !== undefined && this.#o.tun.write(icmp)) this.counters.icmpSent++
   }
 
+  /** Our data has gone unanswered for DEAD_PEER_S by a server that always answers data. */
+  #deadPeer(peer: ClientPeer, now: number): boolean {
+    return peer.serverKeepsAlive === true && peer.unansweredSinceS !== undefined && now - peer.unansweredSinceS >= DEAD_PEER_S
+  }
+
   #dropSession(peer: ClientPeer): void {
+    peer.unansweredSinceS = undefined
+    peer.serverKeepsAlive = false
     if (peer.tidKey !== undefined && this.peersByTid.get(peer.tidKey) === peer) this.peersByTid.delete(peer.tidKey)
     peer.session?.destroy()
     peer.session = undefined
@@ -322,6 +338,15 @@ export class ClientRouter {
       if (!s.isAlive(now) || s.rehandshakeDue) {
         this.#o.log.info(`tunnel to ${peer.name} expired; the next packet handshakes again`)
         this.#dropSession(peer)
+        continue
+      }
+      // Dead peer: a server that keeps alive (it answers data within seconds) has left our data
+      // unanswered for DEAD_PEER_S: it restarted and forgot the tunnel. Handshake again now
+      // rather than after the 120 s epoch expiry.
+      if (this.#deadPeer(peer, now)) {
+        this.#o.log.info(`no answer from ${peer.name} for ${(now - (peer.unansweredSinceS ?? now)).toFixed(1)} s; handshaking again`)
+        this.#dropSession(peer)
+        void this.#connect(peer)
         continue
       }
       if (now - peer.lastSendS >= KEEPALIVE_INTERVAL_S && now - peer.lastDataS < KEEPALIVE_IDLE_LIMIT_S) this.#seal(peer, new Uint8Array(0), now)

@@ -60,6 +60,11 @@ export class HandshakePipeline {
     return this.#queue.length
   }
 
+  /** Initiations queued or being processed. */
+  get inFlight(): number {
+    return this.#queue.length + this.#running
+  }
+
   /** Offer a datagram that looks like an initiation (type 01 00). */
   offer(message: Uint8Array, source: HandshakeSource): void {
     this.counters.received++

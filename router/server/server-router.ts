@@ -6,7 +6,10 @@
  * handshake the server sends one keepalive, so the client knows at once that it worked (a
  * reference client accepts and ignores it, section 13.1 item 8).
  */
-import {KEEPALIVE_INTERVAL_S, ROUTER_MAX_PACKET_BYTES, ROUTER_MAX_PEERS, SERVER_TUN_ADDR} from '../../src/constants.js'
+import {
+  EARLY_DATAGRAM_MAX_AGE_S, EARLY_DATAGRAMS_MAX, KEEPALIVE_INTERVAL_S, PASSIVE_KEEPALIVE_S, ROUTER_MAX_PACKET_BYTES,
+  ROUTER_MAX_PEERS, SERVER_TUN_ADDR,
+} from '../../src/constants.js'
 import {chacha20Poly1305} from '../../src/crypto/aead.js'
 import {AddressPool} from '../../src/dns/address-pool.js'
 import type {HandshakeCrypto, SessionSecrets} from '../../src/handshake/crypto.js'
@@ -30,6 +33,8 @@ export interface ServerPeer {
   port: number
   lastSendS: number
   lastReceiveS: number
+  /** Since when data from the client waits for anything from us (undefined: nothing owed). */
+  owesAnswerSinceS?: number
   bytesIn: number
   bytesOut: number
 }
@@ -65,6 +70,12 @@ export class ServerRouter {
   readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
   readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
   #timer: TimerHandle | undefined
+  /**
+   * Tunnel datagrams for tids we do not know yet, kept while handshakes are in flight: a client
+   * sends its queued packets right behind the initiation, before our decapsulation finishes.
+   * Unauthenticated, so bounded (EARLY_DATAGRAMS_MAX, oldest first out) and short-lived.
+   */
+  readonly #early: Array<{tidKey: string; datagram: Buffer; address: Buffer; port: number; at: number}> = []
 
   constructor(o: ServerRouterOptions) {
     this.#o = o
@@ -117,13 +128,32 @@ export class ServerRouter {
     this.peersByAddr.set(poolAddr, peer)
     this.#o.log.info(`handshake from ${source.key}:${source.port}: tunnel ${shortHex(secrets.tid)} -> ${formatIpv4(poolAddr)}`)
     this.#sendKeepalive(peer, now)
+    this.#releaseEarly(tidKey, now)
+  }
+
+  #holdEarly(tidKey: string, d: Uint8Array, address: Uint8Array, port: number, now: number): void {
+    while (this.#early.length > 0 && now - this.#early[0]!.at > EARLY_DATAGRAM_MAX_AGE_S) this.#early.shift()
+    if (this.#early.length >= EARLY_DATAGRAMS_MAX) {
+      this.#early.shift()
+      this.counters.tunnelDropped++
+    }
+    this.#early.push({tidKey, datagram: Buffer.from(d), address: Buffer.from(address), port, at: now})
+  }
+
+  /** Open the held datagrams of a tunnel that now exists, in arrival order. */
+  #releaseEarly(tidKey: string, now: number): void {
+    const mine = this.#early.filter((e) => e.tidKey === tidKey && now - e.at <= EARLY_DATAGRAM_MAX_AGE_S)
+    if (mine.length === 0) return
+    for (let i = this.#early.length - 1; i >= 0; i--) if (this.#early[i]!.tidKey === tidKey) this.#early.splice(i, 1)
+    for (const e of mine) this.#onTunnel(e.datagram, e.address, e.port, now)
   }
 
   #onTunnel(d: Uint8Array, address: Uint8Array, port: number, now: number): void {
     const tid = tunnelTid(d)
     const peer = tid === undefined ? undefined : this.peersByTid.get(Buffer.from(tid).toString('latin1'))
     if (peer === undefined) {
-      this.counters.tunnelDropped++
+      if (tid !== undefined && this.handshakes.inFlight > 0) this.#holdEarly(Buffer.from(tid).toString('latin1'), d, address, port, now)
+      else this.counters.tunnelDropped++
       return
     }
     const r = peer.session.open(d, now, this.#plain)
@@ -137,6 +167,10 @@ export class ServerRouter {
     peer.lastReceiveS = now
     this.counters.tunnelIn++
     if (r.kind !== 'data') return
+    // Passive keepalive: data from the client is answered within PASSIVE_KEEPALIVE_S (by the
+    // application or, from tick(), by a keepalive), so the client can tell us from a restarted
+    // server that forgot the tunnel.
+    peer.owesAnswerSinceS ??= now
     peer.bytesIn += r.payload.length
     // Inner source := the client's pool address, destination := ours; checksums recomputed (3.3).
     if (!rewriteIpv4Addresses(r.payload, peer.poolAddr, this.#innerDst)) {
@@ -165,6 +199,7 @@ export class ServerRouter {
       return
     }
     peer.lastSendS = now
+    peer.owesAnswerSinceS = undefined
     peer.bytesOut += p.length
     this.#o.sock.send(r.datagram, peer.endpoint, peer.port)
   }
@@ -179,6 +214,10 @@ export class ServerRouter {
       peer.session.expire(now)
       if (!peer.session.isAlive(now)) {
         this.#remove(peer, 'no authenticated packet for 120 s')
+        continue
+      }
+      if (peer.owesAnswerSinceS !== undefined && now - peer.owesAnswerSinceS >= PASSIVE_KEEPALIVE_S) {
+        this.#sendKeepalive(peer, now)
         continue
       }
       // While the client keeps the tunnel up, make sure our direction has fresh epochs too.

@@ -1,0 +1,64 @@
+/**
+ * The `pqc` CLI as the end-to-end test runs it (the repository's own oclif/bin/run.js, which
+ * loads the compiled commands from dist/): key generation in a temp dir, and `pqc server start`
+ * / `pqc client start` as foreground services in their namespaces, ready once their TUN device
+ * exists and their UDP ports listen.
+ */
+import {execFile} from 'node:child_process'
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {REPO_ROOT} from './repo.js'
+import {type E2eTopology, type Service} from './e2e-topology.js'
+
+const run = promisify(execFile)
+
+export const PQC_BIN = join(REPO_ROOT, 'oclif/bin/run.js')
+export const E2E_PQC_PORT = 624
+export const E2E_KEY_PORT = 584
+export const SERVER_TUN = 'pqcserv0'
+export const CLIENT_TUN = 'pqccli0'
+export const CLIENT_LISTEN = '127.0.0.53'
+/** Milliseconds a daemon gets to create its TUN device and bind its ports. */
+const DAEMON_READY_TIMEOUT_MS = 30_000
+
+export interface ServerKeys {
+  keydir: string
+  configDir: string
+  label: string
+  keyHashHex: string
+  pqcPort: number
+  keyPort: number
+}
+
+/** `pqc server keygen --json` into dir/keys and dir/config. */
+export async function keygen(dir: string): Promise<ServerKeys> {
+  const keydir = join(dir, 'keys')
+  const configDir = join(dir, 'config')
+  const {stdout} = await run(process.execPath, [PQC_BIN, 'server', 'keygen', '--keydir', keydir, '--config-dir', configDir,
+    '--pqcport', String(E2E_PQC_PORT), '--keyport', String(E2E_KEY_PORT), '--json'], {timeout: 120_000, encoding: 'utf8'})
+  const out = JSON.parse(stdout) as {label: string; keyHashHex: string; pqcPort: number; keyPort: number}
+  return {keydir, configDir, label: out.label, keyHashHex: out.keyHashHex, pqcPort: out.pqcPort, keyPort: out.keyPort}
+}
+
+/** `pqc server start` in `ns`; resolves when pqcserv0 exists and both UDP ports listen. */
+export async function startServer(topo: E2eTopology, ns: string, keys: ServerKeys, name = 'pqc server'): Promise<Service> {
+  const s = topo.start(name, ns, process.execPath, [PQC_BIN, 'server', 'start', '--keydir', keys.keydir,
+    '--config-dir', keys.configDir, '--pqcport', String(keys.pqcPort), '--keyport', String(keys.keyPort)])
+  await topo.waitReady(s, `${SERVER_TUN} and UDP ports ${keys.pqcPort}/${keys.keyPort}`, async () =>
+    (await topo.hasLink(ns, SERVER_TUN)) && (await topo.listening(ns, 'udp', keys.pqcPort))
+    && (await topo.listening(ns, 'udp', keys.keyPort)), DAEMON_READY_TIMEOUT_MS)
+  return s
+}
+
+/** `pqc client start` in `ns` with `upstream`; resolves when pqccli0 exists and the resolver listens. */
+export async function startClient(topo: E2eTopology, ns: string, upstream: string, dir: string): Promise<Service> {
+  mkdirSync(dir, {recursive: true})
+  const s = topo.start('pqc client', ns, process.execPath, [PQC_BIN, 'client', 'start', '--upstream', upstream,
+    '--listen', `${CLIENT_LISTEN}:53`, '--cache-dir', join(dir, 'cache'),
+    '--router-socket', join(dir, 'router.sock'), '--control-socket', join(dir, 'control.sock')])
+  await topo.waitReady(s, `${CLIENT_TUN} and the resolver on ${CLIENT_LISTEN}:53`, async () =>
+    (await topo.hasLink(ns, CLIENT_TUN)) && (await topo.listening(ns, 'udp', 53)), DAEMON_READY_TIMEOUT_MS)
+  return s
+}
