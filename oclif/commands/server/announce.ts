@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {isIP} from 'node:net'
 
-import {KEYPORT_DEFAULT, PQCPORT_DEFAULT} from '../../../src/constants.js'
+import {KEYPORT_PQC_DEFAULT, PQCPORT_PQC_DEFAULT} from '../../../src/constants.js'
 import {formatZoneLines} from '../../../src/dns/records.js'
 import {LocalError} from '../../../src/errors.js'
 import {announceServer, keyHashOfKeyDir, type ServerAnnouncement} from '../../../router/keys/announce.js'
@@ -17,7 +17,7 @@ to the pq1 name, which owns the server's addresses.
 
 with --pqcport and --keyport the ports go into the 63-character pq1 label; without them the
 55-character label is printed together with the two TXT records (p= and ks.) that carry the ports
-taken from the config directory (reference defaults 42424 and 42425 when it has none).`
+taken from the config directory (624 and 584, as for keygen and start, when it has none).`
 
   static override examples = [
     '<%= config.bin %> server announce --name www.example.org --address 203.0.113.9 --pqcport 624 --keyport 584',
@@ -49,8 +49,8 @@ taken from the config directory (reference defaults 42424 and 42425 when it has 
     const result = announceServer({
       keyHash: keyHashOfKeyDir(flags.keydir),
       name: flags.name,
-      pqcPort: flags.pqcport ?? fromConfig.pqcPort ?? PQCPORT_DEFAULT,
-      keyPort: flags.keyport ?? fromConfig.keyPort ?? KEYPORT_DEFAULT,
+      pqcPort: flags.pqcport ?? fromConfig.pqcPort ?? PQCPORT_PQC_DEFAULT,
+      keyPort: flags.keyport ?? fromConfig.keyPort ?? KEYPORT_PQC_DEFAULT,
       portsInLabel,
       addresses,
     })
