@@ -353,12 +353,14 @@ export class ClientRouter {
     }
   }
 
-  status(): Array<Record<string, unknown>> {
+  /** One plain record per server, for `pqc status`. */
+  status(): Array<Record<string, string | number | boolean | null>> {
     const now = this.#o.clock.mono()
     return [...this.peersByKey.values()].map((p) => ({
       name: p.name, keyHash: p.keyHashHex, realAddr: p.realAddrText, internalAddr: formatIpv4(p.internalAddr),
-      pqcPort: p.pqcPort, keyPort: p.keyPort, state: p.state, handshakes: p.handshakes, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
-      lastActivityS: Number((now - Math.max(p.lastDataS, p.lastSendS)).toFixed(1)), lastError: p.lastError, lastConnectS: p.lastConnectS,
+      pqcPort: p.pqcPort ?? null, keyPort: p.keyPort ?? null, state: p.state, tunnel: p.tidKey === undefined ? null : shortHex(Buffer.from(p.tidKey, 'latin1')),
+      handshakes: p.handshakes, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
+      lastActivityS: Number((now - Math.max(p.lastDataS, p.lastSendS)).toFixed(1)), lastError: p.lastError ?? null, lastConnectS: p.lastConnectS ?? null,
     }))
   }
 

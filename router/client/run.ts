@@ -11,7 +11,7 @@ import {configureLink} from '../net/link.js'
 import {LinuxTun} from '../tun/linux.js'
 import {BatchUdpSocket} from '../udp/batch.js'
 import {ClientRouter} from './client-router.js'
-import {ControlServer} from './control-server.js'
+import {ControlServer} from '../control-server.js'
 
 export interface ClientRunOptions {
   tunName: string
@@ -41,7 +41,11 @@ export async function startClientRouter(o: ClientRunOptions): Promise<RunningCli
       tunAddr, poolCidr: `${tunAddr}/${prefix}`,
     })
     router.start()
-    const control = await ControlServer.listen(o.routerSocket, (a) => router.announce(a), log)
+    const startedMs = Date.now()
+    const control = await ControlServer.listen(o.routerSocket, {
+      announce: (a) => router.announce(a),
+      status: () => ({mode: 'client', pid: process.pid, startedMs, peers: router.status(), counters: {...router.counters}}),
+    }, log)
     log.info(`${tun.name} ${o.tunCidr}, UDP port ${o.port}, control socket ${o.routerSocket}`)
     return {
       router,

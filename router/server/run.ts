@@ -11,6 +11,7 @@ import {buildMerkleTree} from '../../src/keys/merkle.js'
 import {systemClock} from '../clock.js'
 import {readPublicKeys, readSecretKeys} from '../keys/keydir.js'
 import {createLogger} from '../log.js'
+import {ControlServer} from '../control-server.js'
 import {configureLink} from '../net/link.js'
 import {LinuxTun} from '../tun/linux.js'
 import {BatchUdpSocket} from '../udp/batch.js'
@@ -19,6 +20,8 @@ import {ServerRouter} from './server-router.js'
 
 export interface ServerRunOptions {
   keydir: string
+  /** Control socket for `pqc status`. */
+  controlSocket: string
   pqcPort: number
   keyPort: number
   bind: string
@@ -35,6 +38,10 @@ export interface RunningServer {
   keyServer: KeyServer
   keyHashHex: string
   close(): void
+}
+
+function prefixed(prefix: string, counters: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(counters).map(([k, v]) => [`${prefix}.${k}`, v as number]))
 }
 
 export async function startServer(o: ServerRunOptions): Promise<RunningServer> {
@@ -60,11 +67,20 @@ export async function startServer(o: ServerRunOptions): Promise<RunningServer> {
       clock: systemClock, log, poolCidr: `${tunAddr}/${prefix}`, tunAddr, hostIp: o.hostIp,
     })
     router.start()
+    closers.push(() => router.close())
     const keyHashHex = Buffer.from(tree.root).toString('hex')
+    const startedMs = Date.now()
+    const control = await ControlServer.listen(o.controlSocket, {
+      status: () => ({
+        mode: 'server', pid: process.pid, startedMs, peers: router.status(),
+        counters: {...router.counters, ...prefixed('handshake', router.handshakes.counters), ...prefixed('keyserver', keyServer.counters)},
+      }),
+    }, log)
     log.info(`serving key ${keyHashHex.slice(0, 8)} on ${o.bind} crypto port ${o.pqcPort}, key port ${o.keyPort}; ${tun.name} ${o.tunCidr}`)
     return {
       router, keyServer, keyHashHex,
       close: () => {
+        void control.close()
         router.close()
         keyServer.close()
         wipe(sec.mcelieceSk, sec.x25519Sk)

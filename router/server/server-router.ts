@@ -236,6 +236,16 @@ export class ServerRouter {
     peer.session.destroy()
   }
 
+  /** One plain record per tunnel, for `pqc status`. */
+  status(): Array<Record<string, string | number | boolean | null>> {
+    const now = this.#o.clock.mono()
+    return [...this.peersByTid.values()].map((p) => ({
+      tunnel: shortHex(Buffer.from(p.tidKey, 'latin1')), client: `${formatAddress(p.endpoint)}:${p.port}`, poolAddr: formatIpv4(p.poolAddr),
+      bytesIn: p.bytesIn, bytesOut: p.bytesOut, lastActivityS: Number((now - Math.max(p.lastReceiveS, p.lastSendS)).toFixed(1)),
+      sendEpoch: p.session.sendEpoch,
+    }))
+  }
+
   close(): void {
     if (this.#timer !== undefined) (this.#o.timers ?? systemTimers).clearInterval(this.#timer)
     for (const peer of [...this.peersByTid.values()]) this.#remove(peer, 'server stopping')

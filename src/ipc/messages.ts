@@ -45,7 +45,27 @@ export interface ResolverStatus {
 }
 export interface Status { type: 'status'; id: number; status: ResolverStatus }
 
-export type IpcMessage = PeerAnnounced | PeerAddress | PeerRefused | PeerGone | StatusRequest | Status
+/** `pqc status` asks a router (client or server) what it is doing. */
+export interface RouterStatusRequest { type: 'router-status-request'; id: number }
+export interface RouterStatusBody {
+  mode: 'client' | 'server'
+  pid: number
+  startedMs: number
+  /** One record per peer: plain values only (names, addresses, states, byte counts, seconds). */
+  peers: Array<Record<string, string | number | boolean | null>>
+  counters: Record<string, number>
+}
+export interface RouterStatus { type: 'router-status'; id: number; status: RouterStatusBody }
+
+export type IpcMessage = PeerAnnounced | PeerAddress | PeerRefused | PeerGone | StatusRequest | Status | RouterStatusRequest | RouterStatus
+
+const isPlain = (v: unknown): boolean => v === null || ['string', 'number', 'boolean'].includes(typeof v)
+function isRouterStatus(v: unknown): v is RouterStatusBody {
+  return isObj(v) && (v.mode === 'client' || v.mode === 'server') && isId(v.pid) && typeof v.startedMs === 'number'
+    && Array.isArray(v.peers) && v.peers.length <= IPC_MAX_FRAME_BYTES / 64
+    && v.peers.every((p) => isObj(p) && Object.values(p).every(isPlain))
+    && isObj(v.counters) && Object.values(v.counters).every((c) => typeof c === 'number')
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
@@ -89,6 +109,10 @@ export function decodeMessage(v: unknown): IpcMessage | undefined {
       return isKeyHash(v.keyHash) ? {type: v.type, keyHash: v.keyHash} : undefined
     case 'status-request':
       return isId(v.id) ? {type: v.type, id: v.id} : undefined
+    case 'router-status-request':
+      return isId(v.id) ? {type: v.type, id: v.id} : undefined
+    case 'router-status':
+      return isId(v.id) && isRouterStatus(v.status) ? {type: v.type, id: v.id, status: v.status} : undefined
     case 'status':
       return isId(v.id) && isStatus(v.status) ? {type: v.type, id: v.id, status: v.status} : undefined
     default:

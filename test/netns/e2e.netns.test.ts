@@ -16,7 +16,7 @@ import {after, before, test} from 'node:test'
 import {BODY_MARKER, IPERF_PORT, e2eBody, idleEcho, startAppServer} from '../helpers/e2e-apps.js'
 import {type Capture, type CapturedPacket, PacketCapture} from '../helpers/e2e-capture.js'
 import {e2eZone, startNsdIn} from '../helpers/e2e-nsd.js'
-import {CLIENT_LISTEN, CLIENT_TUN, SERVER_TUN, type ServerKeys, keygen, startClient, startServer} from '../helpers/e2e-pqc.js'
+import {CLIENT_LISTEN, CLIENT_TUN, PQC_BIN, SERVER_TUN, type ServerKeys, keygen, startClient, startServer} from '../helpers/e2e-pqc.js'
 import {E2E_NET, E2eTopology, type Service, leftovers} from '../helpers/e2e-topology.js'
 
 const LONG = process.env.PQC_E2E_LONG === '1'
@@ -138,6 +138,22 @@ test('warm tunnel: curl http://www.test/ again', async () => {
   console.log(`warm tunnel: first DNS answer to first byte ${r.dnsToFirstByte.toFixed(3)} s, total ${r.total.toFixed(3)} s`)
   assert.ok(r.ok, `${r.detail}${logs()}`)
   assert.ok(r.body.equals(body), 'the body differs from what the server sent')
+})
+
+test('pqc status --json shows the server as up, with the bytes of both downloads and one handshake', async () => {
+  const r = await net().exec(net().client, process.execPath, [PQC_BIN, 'status', '--json',
+    '--router-socket', join(tmp, 'client', 'router.sock'), '--server-socket', join(tmp, 'no-such.sock')])
+  assert.equal(r.code, 0, `${r.stderr}${logs()}`)
+  const st = JSON.parse(r.stdout) as {client: {mode: string; peers: Array<Record<string, unknown>>} | null; server: unknown}
+  assert.equal(st.server, null)
+  assert.equal(st.client?.mode, 'client')
+  assert.equal(st.client.peers.length, 1, r.stdout)
+  const peer = st.client.peers[0]
+  assert.ok(peer !== undefined, r.stdout)
+  assert.equal(peer.state, 'up')
+  assert.match(String(peer.internalAddr), /^10\.43\./)
+  assert.equal(peer.handshakes, 1)
+  assert.ok(Number(peer.bytesIn) > 2 * body.length, `bytesIn ${String(peer.bytesIn)}`)
 })
 
 test('ping -c 5 www.test gets 5 replies through the tunnel', async () => {

@@ -9,6 +9,7 @@ import {startClientRouter} from '../../../router/client/run.js'
 import {PQCPORT_CLIENT} from '../../../src/constants.js'
 import {LocalError} from '../../../src/errors.js'
 import {BaseCommand} from '../../base-command.js'
+import {CLIENT_PID_FILE, claimPidFile, releasePidFile} from '../../pid-file.js'
 import {waitForSignal} from '../../signals.js'
 
 export const DEFAULT_ROUTER_SOCKET = '/run/pqconnect/router.sock'
@@ -35,11 +36,13 @@ hands applications internal addresses for announced servers. point /etc/resolv.c
     'cache-dir': Flags.string({description: 'where verified server keys are kept', default: '/var/cache/pqconnect', helpValue: 'DIR'}),
     'router-socket': Flags.string({description: 'control socket between resolver and router', default: DEFAULT_ROUTER_SOCKET, helpValue: 'PATH'}),
     'control-socket': Flags.string({description: `status socket of the resolver [default: ${DEFAULT_CONTROL_SOCKET}]`, helpValue: 'PATH'}),
+    'pid-file': Flags.string({description: 'where the pid is recorded for `pqc client stop`', default: CLIENT_PID_FILE, helpValue: 'PATH'}),
     verbose: Flags.boolean({char: 'v', description: 'log more', default: false}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ClientStart)
+    claimPidFile(flags['pid-file'])
     const router = await startClientRouter({
       tunName: flags.tun, tunCidr: flags['tun-addr'], port: flags.port, cacheDir: flags['cache-dir'],
       routerSocket: flags['router-socket'], mtu: flags.mtu, verbose: flags.verbose,
@@ -58,5 +61,6 @@ hands applications internal addresses for announced servers. point /etc/resolv.c
     await waitForSignal()
     await resolver.close()
     await router.close()
+    releasePidFile(flags['pid-file'])
   }
 }
