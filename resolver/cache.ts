@@ -3,12 +3,15 @@
  * rewrite, which is applied on the way out of every hit and miss alike), keyed on name, type,
  * class, DO and CD, bounded in entries and entry size, expiring exactly at the TTL the reply
  * allows (RFC 2308 for negative answers). TTLs are decremented on the way out (src/dns/reply.ts).
+ * Entries are stored compact (bytes, no parsed layout): most answers are never asked again, and
+ * every object an entry holds is copied and promoted by the GC. The layout is re-parsed on the
+ * first hit and kept from then on, so only entries that are actually hit carry it.
  */
 import {LRUCache} from 'lru-cache'
 
 import {DNS_CACHE_MAX_ENTRY_BYTES} from '../src/constants.js'
 import type {ChainInfo} from '../src/dns/chain.js'
-import type {WireMessage} from '../src/dns/wire.js'
+import {type WireMessage, parseMessage} from '../src/dns/wire.js'
 
 export interface StoredAnswer {
   /** Canonical reply bytes (OPT last, no options) and their parsed layout. */
@@ -20,10 +23,15 @@ export interface StoredAnswer {
   trusted: boolean
   storedAtMs: number
   expiresAtMs: number
+  /** Last pq1 rewrite of this answer (resolve.ts): same internal address -> same bytes. */
+  rewrite?: {addr: string; bytes: Uint8Array; msg: WireMessage} | undefined
 }
 
+/** What the LRU holds: a StoredAnswer whose layout is parsed on first use. */
+type Entry = Omit<StoredAnswer, 'msg'> & {msg: WireMessage | undefined}
+
 export class AnswerCache {
-  readonly #lru: LRUCache<string, StoredAnswer>
+  readonly #lru: LRUCache<string, Entry>
 
   constructor(maxEntries: number) {
     this.#lru = new LRUCache({max: maxEntries})
@@ -40,13 +48,24 @@ export class AnswerCache {
       this.#lru.delete(key)
       return undefined
     }
-    return e
+    if (e.msg === undefined) {
+      // Canonical bytes parsed once already; undefined here would mean a bug: treat as a miss.
+      e.msg = parseMessage(e.bytes)
+      if (e.msg === undefined) {
+        this.#lru.delete(key)
+        return undefined
+      }
+    }
+    return e as StoredAnswer
   }
 
   /** Store for `ttlS` seconds; 0 or an oversized reply is not stored. */
-  set(key: string, e: Omit<StoredAnswer, 'expiresAtMs'>, ttlS: number): void {
+  set(key: string, e: Omit<StoredAnswer, 'expiresAtMs' | 'msg'>, ttlS: number): void {
     if (ttlS <= 0 || e.bytes.length > DNS_CACHE_MAX_ENTRY_BYTES) return
-    this.#lru.set(key, {...e, expiresAtMs: e.storedAtMs + ttlS * 1000})
+    this.#lru.set(key, {
+      bytes: e.bytes, msg: undefined, chain: e.chain, trusted: e.trusted, storedAtMs: e.storedAtMs,
+      expiresAtMs: e.storedAtMs + ttlS * 1000, rewrite: undefined,
+    })
   }
 
   clear(): void {

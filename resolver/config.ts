@@ -29,6 +29,17 @@ export interface ResolverConfig {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/pqc/resolver.sock'
 
+/**
+ * dgram's `lookup` option for the resolver's sockets, which only ever see literal addresses (the
+ * listen address, each client's rinfo.address, upstreams: parseHostPort takes literals only). The
+ * default, dns.lookup, passes literals through too, but on the next tick, which every send waits for.
+ */
+export function literalLookup(address: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  // Node passes the socket's family (4 or 6) as a number; the type allows lookup options.
+  const family = typeof options === 'number' ? options : (options as {family?: unknown} | null)?.family
+  cb(null, address, family === 6 ? 6 : 4)
+}
+
 export function formatHostPort(h: HostPort): string {
   return isIP(h.host) === 6 ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`
 }

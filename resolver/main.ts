@@ -32,7 +32,7 @@ export async function startResolver(cfg: ResolverConfig): Promise<RunningResolve
     : new RouterLink(cfg.routerSocket, (m) => ann.peerGone(m.keyHash))
   const ann: Announcer = new Announcer({router, pool, now: () => Date.now(), lookupTxt: (name) => r.lookupTxt(name)})
   const r = new Resolver({upstreams, cache, counters, announcer: ann, logQueries: cfg.logQueries})
-  const listeners = await listen(cfg.listen, (b, t) => r.handle(b, t), counters).catch((err: unknown) => {
+  const listeners = await listen(cfg.listen, (b, t) => r.handleNow(b, t), counters).catch((err: unknown) => {
     upstreams.close()
     router?.close()
     throw err

@@ -5,7 +5,7 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 
-import type {HostPort} from './config.js'
+import {type HostPort, literalLookup} from './config.js'
 import type {Counters} from './counters.js'
 import {type Handler, createTcpServer} from './tcp.js'
 
@@ -16,11 +16,18 @@ export interface Listeners {
 }
 
 export async function listen(at: HostPort, handle: Handler, counters: Counters): Promise<Listeners> {
-  const udp = dgram.createSocket({type: net.isIP(at.host) === 6 ? 'udp6' : 'udp4'})
+  const udp = dgram.createSocket({type: net.isIP(at.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup})
   udp.on('message', (bytes, rinfo) => {
-    void handle(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'udp').then((out) => {
-      if (out !== undefined) udp.send(out, rinfo.port, rinfo.address, () => undefined)
-    })
+    // No send callback: node then sends synchronously (uv_udp_try_send) with no request object
+    // or completion callback; a failed send is an 'error' event, swallowed below.
+    const out = handle(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'udp')
+    if (out instanceof Promise) {
+      void out.then((o) => {
+        if (o !== undefined) udp.send(o, rinfo.port, rinfo.address)
+      })
+    } else if (out !== undefined) {
+      udp.send(out, rinfo.port, rinfo.address)
+    }
   })
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject)

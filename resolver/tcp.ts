@@ -10,7 +10,8 @@ import {
 } from '../src/constants.js'
 import type {Counters} from './counters.js'
 
-export type Handler = (bytes: Uint8Array, transport: 'udp' | 'tcp') => Promise<Uint8Array | undefined>
+/** The pipeline: a reply now (cache hit), later (promise), or none (undefined: drop). */
+export type Handler = (bytes: Uint8Array, transport: 'udp' | 'tcp') => Uint8Array | undefined | Promise<Uint8Array | undefined>
 
 export function serveConnection(sock: net.Socket, handle: Handler): void {
   let buf: Buffer = Buffer.alloc(0)
@@ -28,7 +29,7 @@ export function serveConnection(sock: net.Socket, handle: Handler): void {
       paused = true
       sock.pause()
     }
-    void handle(query, 'tcp').then((out) => {
+    void Promise.resolve(handle(query, 'tcp')).then((out) => {
       pending--
       if (out !== undefined && out.length <= DNS_TCP_MAX_BYTES && !sock.destroyed) {
         const frame = Buffer.allocUnsafe(2 + out.length)

@@ -14,8 +14,9 @@ import {
   UPSTREAM_HEDGE_MAX_MS, UPSTREAM_HEDGE_MIN_MS, UPSTREAM_MAX_ATTEMPTS, UPSTREAM_MAX_INFLIGHT,
   UPSTREAM_QUERY_DEADLINE_MS, UPSTREAM_SOCKET_MAX_QUERIES, UPSTREAM_UDP_SOCKETS,
 } from '../src/constants.js'
+import {slabBytes} from '../src/dns/bytes-slab.js'
 import {FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, TYPE_OPT, type WireMessage, parseMessage} from '../src/dns/wire.js'
-import {type HostPort, formatHostPort} from './config.js'
+import {type HostPort, formatHostPort, literalLookup} from './config.js'
 import type {Counters} from './counters.js'
 
 export interface Upstream extends HostPort {
@@ -61,13 +62,22 @@ interface Slot {
 }
 
 function buildQuery(id: number, q: UpstreamQuestion): Uint8Array {
-  const out = new Uint8Array(12 + q.bytes.length + 11)
+  // Zero-filled: only the non-zero bytes are written.
+  const out = slabBytes(12 + q.bytes.length + 11)
   const flags = FLAG_RD | (q.cd ? FLAG_CD : 0)
-  out.set([id >> 8, id & 0xff, flags >> 8, flags & 0xff, 0, 1, 0, 0, 0, 0, 0, 1])
+  out[0] = id >> 8
+  out[1] = id & 0xff
+  out[2] = flags >> 8
+  out[3] = flags & 0xff
+  out[5] = 1 // QDCOUNT
+  out[11] = 1 // ARCOUNT
   out.set(q.bytes, 12)
   // OPT: root, type 41, UDP size 1232, ext-rcode 0, version 0, DO from the client, no options.
-  out.set([0, 0, TYPE_OPT, DNS_EDNS_UPSTREAM_UDP_BYTES >> 8, DNS_EDNS_UPSTREAM_UDP_BYTES & 0xff, 0, 0,
-    q.dnssecOk ? 0x80 : 0, 0, 0, 0], 12 + q.bytes.length)
+  const o = 12 + q.bytes.length
+  out[o + 2] = TYPE_OPT
+  out[o + 3] = DNS_EDNS_UPSTREAM_UDP_BYTES >> 8
+  out[o + 4] = DNS_EDNS_UPSTREAM_UDP_BYTES & 0xff
+  out[o + 7] = q.dnssecOk ? 0x80 : 0
   return out
 }
 
@@ -95,6 +105,7 @@ export class UpstreamPool {
 
   /** Healthy upstreams in configured order, then those marked down (row 9). */
   #order(now: number): Upstream[] {
+    if (this.upstreams.every((u) => u.downUntilMs <= now)) return this.upstreams
     const up = this.upstreams.filter((u) => u.downUntilMs <= now)
     return up.concat(this.upstreams.filter((u) => u.downUntilMs > now))
   }
@@ -105,16 +116,23 @@ export class UpstreamPool {
   }
 
   #slot(family: 'udp4' | 'udp6'): Slot {
-    const live = this.#slots.filter((s) => !s.retiring && s.family === family)
-    if (live.length < UPSTREAM_UDP_SOCKETS) return this.#newSlot(family)
-    return live[randomInt(live.length)]!
+    let live = 0
+    for (const s of this.#slots) if (!s.retiring && s.family === family) live++
+    if (live < UPSTREAM_UDP_SOCKETS) return this.#newSlot(family)
+    let pick = randomInt(live)
+    for (const s of this.#slots) {
+      if (!s.retiring && s.family === family && pick-- === 0) return s
+    }
+    return this.#newSlot(family) // not reached: `live` counted exactly these
   }
 
   #newSlot(family: 'udp4' | 'udp6'): Slot {
-    const sock = dgram.createSocket(family)
+    const sock = dgram.createSocket({type: family, lookup: literalLookup})
     const slot: Slot = {sock, family, uses: 0, retiring: false, pending: new Map()}
-    sock.on('error', () => {
-      // A send error on an unconnected socket is transient; retire the socket to be safe.
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      // A failed send (e.g. no route to one upstream) is that query's problem: the hedge and the
+      // deadline handle it. Any other socket error: retire the socket to be safe.
+      if (err.syscall === 'send') return
       slot.retiring = true
       this.#maybeCloseSlot(slot)
     })
@@ -161,7 +179,8 @@ export class UpstreamPool {
     slot.uses++
     if (slot.uses >= UPSTREAM_SOCKET_MAX_QUERIES) slot.retiring = true
     this.#counters.upstreamQueries++
-    slot.sock.send(buildQuery(id, q), up.port, up.host, () => undefined)
+    // No callback: a synchronous send with no completion round trip into JS (see server.ts).
+    slot.sock.send(buildQuery(id, q), up.port, up.host)
     return () => {
       if (slot.pending.get(id) === w) {
         slot.pending.delete(id)
@@ -226,21 +245,23 @@ export class UpstreamPool {
       const cancels: Array<() => void> = []
       let attempts = 0
       let done = false
-      let hedge: NodeJS.Timeout | undefined
+      // One timer at a time: the next hedge, or the deadline once no hedge fits before it.
+      let timer: NodeJS.Timeout | undefined
       const finish = (r: UpstreamAnswer | 'timeout'): void => {
         if (done) return
         done = true
-        clearTimeout(hedge)
-        clearTimeout(deadline)
+        clearTimeout(timer)
         for (const c of cancels) c()
         resolve(r)
       }
-      const deadline = setTimeout(() => {
+      const onDeadline = (): void => {
         this.#counters.upstreamTimeouts++
         finish('timeout')
-      }, UPSTREAM_QUERY_DEADLINE_MS)
+      }
+      const armDeadline = (): void => {
+        timer = setTimeout(onDeadline, Math.max(0, UPSTREAM_QUERY_DEADLINE_MS - (performance.now() - start)))
+      }
       const attempt = (): void => {
-        if (done || attempts >= UPSTREAM_MAX_ATTEMPTS) return
         const up = order[attempts % order.length]!
         attempts++
         let answered = false
@@ -258,14 +279,17 @@ export class UpstreamPool {
             if (a !== undefined) finish(a)
           })
         }))
-        hedge = setTimeout(() => {
+        const hedgeMs = this.#hedgeMs(up)
+        if (hedgeMs >= UPSTREAM_QUERY_DEADLINE_MS - (performance.now() - start)) return armDeadline()
+        timer = setTimeout(() => {
           if (done) return
           if (!answered) {
             up.consecutiveTimeouts++
             if (up.consecutiveTimeouts >= UPSTREAM_DOWN_AFTER_TIMEOUTS) up.downUntilMs = Date.now() + UPSTREAM_DOWN_HOLD_MS
           }
-          attempt()
-        }, this.#hedgeMs(up))
+          if (attempts < UPSTREAM_MAX_ATTEMPTS) attempt()
+          else armDeadline()
+        }, hedgeMs)
       }
       attempt()
     })

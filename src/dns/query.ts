@@ -27,7 +27,7 @@ export function admitQuery(bytes: Uint8Array): Admission {
   const qn = msg.questions[0]!
   const query: ClientQuery = {
     id: msg.id,
-    questionBytes: bytes.slice(qn.start, qn.end),
+    questionBytes: bytes.subarray(qn.start, qn.end),
     question: qn,
     rd: (msg.flags & FLAG_RD) !== 0,
     cd: (msg.flags & FLAG_CD) !== 0,

@@ -5,6 +5,7 @@
  * Pure: no clock, the elapsed time comes in as an argument.
  */
 import {DNS_EDNS_CLIENT_UDP_BYTES} from '../constants.js'
+import {slabBytes} from './bytes-slab.js'
 import {
   EDNS_FLAG_DO, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, TYPE_OPT,
   type WireMessage, type WireQuestion,
@@ -55,11 +56,18 @@ export function formErrFromHeader(query: Uint8Array): Uint8Array | undefined {
 }
 
 function writeHeader(out: Uint8Array, id: number, flags: number, qd: number, an: number, ns: number, ar: number): void {
-  const v = [id, flags, qd, an, ns, ar]
-  for (let i = 0; i < 6; i++) {
-    out[2 * i] = (v[i]! >> 8) & 0xff
-    out[2 * i + 1] = v[i]! & 0xff
-  }
+  out[0] = (id >> 8) & 0xff
+  out[1] = id & 0xff
+  out[2] = (flags >> 8) & 0xff
+  out[3] = flags & 0xff
+  out[4] = (qd >> 8) & 0xff
+  out[5] = qd & 0xff
+  out[6] = (an >> 8) & 0xff
+  out[7] = an & 0xff
+  out[8] = (ns >> 8) & 0xff
+  out[9] = ns & 0xff
+  out[10] = (ar >> 8) & 0xff
+  out[11] = ar & 0xff
 }
 
 /**
@@ -101,7 +109,7 @@ export function patchReply(stored: Uint8Array, msg: WireMessage, q: ClientQuery,
     len = msg.records[msg.opt.index]!.start // canonical layout: OPT is last
     arcount -= 1
   }
-  const out = new Uint8Array(len)
+  const out = slabBytes(len)
   out.set(stored.subarray(0, len))
   let flags = (msg.flags & ~(FLAG_AA | FLAG_RD | FLAG_CD | FLAG_AD)) | FLAG_QR | FLAG_RA
   if (q.rd) flags |= FLAG_RD

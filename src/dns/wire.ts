@@ -101,23 +101,35 @@ export function asciiLower(s: string): string {
   return s
 }
 
-/** Result of reading a name: the dotted text and the offset right after it in the stream. */
+/** Result of reading a name: the dotted text, its ASCII-lowercased form, and the offset right after it. */
 export interface NameRead {
   name: string
+  lname: string
   next: number
 }
+
+// Scratch for readName (synchronous use only): a name has at most 254 label bytes, each at most
+// two characters once escaped, plus the dots, so 3 * DNS_NAME_MAX_BYTES characters always fit.
+const NAME_CHARS = new Uint16Array(3 * DNS_NAME_MAX_BYTES)
+const LOWER_CHARS = new Uint16Array(3 * DNS_NAME_MAX_BYTES)
+
+const charsToString = (a: Uint16Array, n: number): string =>
+  String.fromCharCode.apply(null, a.subarray(0, n) as unknown as number[])
 
 /**
  * Read a possibly compressed name at `offset`. Pointers must point strictly backwards (which
  * also bounds the walk); labels are at most 63 bytes, the name at most 255 (RFC 1035 2.3.4).
- * Dots and backslashes inside a label are escaped so that the text round-trips.
+ * Dots and backslashes inside a label are escaped so that the text round-trips. The characters
+ * are gathered in a scratch buffer and turned into one string (and one lowercased string only
+ * when the name has upper case): this runs for every name of every message the proxy handles.
  */
 export function readName(buf: Uint8Array, offset: number): NameRead | undefined {
-  const labels: string[] = []
   let pos = offset
   let next = -1
   let wireLen = 1
   let floor = offset
+  let n = 0
+  let upper = false
   for (;;) {
     if (pos >= buf.length) return undefined
     const len = buf[pos]!
@@ -139,15 +151,29 @@ export function readName(buf: Uint8Array, offset: number): NameRead | undefined 
     if (pos + 1 + len > buf.length) return undefined
     wireLen += len + 1
     if (wireLen > DNS_NAME_MAX_BYTES) return undefined
-    let label = ''
+    if (n > 0) {
+      NAME_CHARS[n] = 0x2e
+      LOWER_CHARS[n++] = 0x2e
+    }
     for (let i = pos + 1; i <= pos + len; i++) {
       const c = buf[i]!
-      label += c === 0x2e ? '\\.' : c === 0x5c ? '\\\\' : String.fromCharCode(c)
+      if (c === 0x2e || c === 0x5c) {
+        NAME_CHARS[n] = 0x5c
+        LOWER_CHARS[n++] = 0x5c
+      }
+      NAME_CHARS[n] = c
+      if (c >= 0x41 && c <= 0x5a) {
+        LOWER_CHARS[n++] = c | 0x20
+        upper = true
+      } else {
+        LOWER_CHARS[n++] = c
+      }
     }
-    labels.push(label)
     pos += 1 + len
   }
-  return {name: labels.length === 0 ? '.' : labels.join('.'), next}
+  if (n === 0) return {name: '.', lname: '.', next}
+  const name = charsToString(NAME_CHARS, n)
+  return {name, lname: upper ? charsToString(LOWER_CHARS, n) : name, next}
 }
 
 /** Encode a dotted name (as produced by readName, escapes included) without compression. */
@@ -188,11 +214,26 @@ export function parseMessage(buf: Uint8Array): WireMessage | undefined {
   const nscount = u16(8)
   const arcount = u16(10)
   let pos = 12
+  // Owner names are nearly always a bare pointer to the question or an earlier owner: reuse the
+  // name read at that offset instead of reading it again (same bytes, same result).
+  let seenAt = -1
+  let seen: NameRead | undefined
+  const nameAt = (o: number): NameRead | undefined => {
+    if (seen !== undefined && (buf[o]! & 0xc0) === 0xc0 && o + 1 < buf.length && (((buf[o]! & 0x3f) << 8) | buf[o + 1]!) === seenAt) {
+      return {name: seen.name, lname: seen.lname, next: o + 2}
+    }
+    const r = readName(buf, o)
+    if (r !== undefined && (buf[o]! & 0xc0) !== 0xc0) {
+      seenAt = o
+      seen = r
+    }
+    return r
+  }
   const questions: WireQuestion[] = []
   for (let i = 0; i < qdcount; i++) {
-    const n = readName(buf, pos)
+    const n = nameAt(pos)
     if (n === undefined || n.next + 4 > buf.length) return undefined
-    questions.push({name: n.name, lname: asciiLower(n.name), type: u16(n.next), klass: u16(n.next + 2), start: pos, end: n.next + 4})
+    questions.push({name: n.name, lname: n.lname, type: u16(n.next), klass: u16(n.next + 2), start: pos, end: n.next + 4})
     pos = n.next + 4
   }
   const records: WireRecord[] = []
@@ -200,7 +241,7 @@ export function parseMessage(buf: Uint8Array): WireMessage | undefined {
   const total = ancount + nscount + arcount
   for (let i = 0; i < total; i++) {
     const start = pos
-    const n = readName(buf, pos)
+    const n = nameAt(pos)
     if (n === undefined || n.next + 10 > buf.length) return undefined
     const p = n.next
     const rdlength = u16(p + 8)
@@ -214,7 +255,7 @@ export function parseMessage(buf: Uint8Array): WireMessage | undefined {
       if (opt !== undefined || section !== SECTION_ADDITIONAL || n.name !== '.') return undefined
       opt = {udpSize: u16(p + 2), extRcode: buf[p + 4]!, version: buf[p + 5]!, dnssecOk: (buf[p + 6]! & 0x80) !== 0, index: records.length}
     }
-    records.push({section, lname: asciiLower(n.name), type, klass: u16(p + 2), ttl, start, ttlOffset: p + 4, rdataOffset: p + 10, rdlength, end})
+    records.push({section, lname: n.lname, type, klass: u16(p + 2), ttl, start, ttlOffset: p + 4, rdataOffset: p + 10, rdlength, end})
     pos = end
   }
   return {
