@@ -6,7 +6,7 @@
  */
 import {execFile} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {REPO_ROOT} from './repo.js'
@@ -45,7 +45,9 @@ export async function keygen(dir: string): Promise<ServerKeys> {
 /** `pqc server start` in `ns`; resolves when pqcserv0 exists and both UDP ports listen. */
 export async function startServer(topo: E2eTopology, ns: string, keys: ServerKeys, name = 'pqc server'): Promise<Service> {
   const s = topo.start(name, ns, process.execPath, [PQC_BIN, 'server', 'start', '--keydir', keys.keydir,
-    '--config-dir', keys.configDir, '--pqcport', String(keys.pqcPort), '--keyport', String(keys.keyPort)])
+    '--config-dir', keys.configDir, '--pqcport', String(keys.pqcPort), '--keyport', String(keys.keyPort),
+    // Private pid file and control socket: runs of this test on one host must not collide.
+    '--pid-file', join(dirname(keys.keydir), 'server.pid'), '--control-socket', join(dirname(keys.keydir), 'server.sock')])
   await topo.waitReady(s, `${SERVER_TUN} and UDP ports ${keys.pqcPort}/${keys.keyPort}`, async () =>
     (await topo.hasLink(ns, SERVER_TUN)) && (await topo.listening(ns, 'udp', keys.pqcPort))
     && (await topo.listening(ns, 'udp', keys.keyPort)), DAEMON_READY_TIMEOUT_MS)
@@ -57,7 +59,7 @@ export async function startClient(topo: E2eTopology, ns: string, upstream: strin
   mkdirSync(dir, {recursive: true})
   const s = topo.start('pqc client', ns, process.execPath, [PQC_BIN, 'client', 'start', '--upstream', upstream,
     '--listen', `${CLIENT_LISTEN}:53`, '--cache-dir', join(dir, 'cache'),
-    '--router-socket', join(dir, 'router.sock'), '--control-socket', join(dir, 'control.sock')])
+    '--router-socket', join(dir, 'router.sock'), '--control-socket', join(dir, 'control.sock'), '--pid-file', join(dir, 'client.pid')])
   await topo.waitReady(s, `${CLIENT_TUN} and the resolver on ${CLIENT_LISTEN}:53`, async () =>
     (await topo.hasLink(ns, CLIENT_TUN)) && (await topo.listening(ns, 'udp', 53)), DAEMON_READY_TIMEOUT_MS)
   return s

@@ -140,7 +140,7 @@ test('warm tunnel: curl http://www.test/ again', async () => {
   assert.ok(r.body.equals(body), 'the body differs from what the server sent')
 })
 
-test('pqc status --json shows the server as up, with the bytes of both downloads and one handshake', async () => {
+test('pqc status --json shows the server as up, with the bytes of both downloads and one handshake; servers list agrees', async () => {
   const r = await net().exec(net().client, process.execPath, [PQC_BIN, 'status', '--json',
     '--router-socket', join(tmp, 'client', 'router.sock'), '--server-socket', join(tmp, 'no-such.sock')])
   assert.equal(r.code, 0, `${r.stderr}${logs()}`)
@@ -154,6 +154,15 @@ test('pqc status --json shows the server as up, with the bytes of both downloads
   assert.match(String(peer.internalAddr), /^10\.43\./)
   assert.equal(peer.handshakes, 1)
   assert.ok(Number(peer.bytesIn) > 2 * body.length, `bytesIn ${String(peer.bytesIn)}`)
+  // pqc servers list joins the resolver's table with the router's tunnel state.
+  const l = await net().exec(net().client, process.execPath, [PQC_BIN, 'servers', 'list', '--json',
+    '--control-socket', join(tmp, 'client', 'control.sock'), '--router-socket', join(tmp, 'client', 'router.sock')])
+  assert.equal(l.code, 0, `${l.stderr}${logs()}`)
+  const servers = (JSON.parse(l.stdout) as {servers: Array<{keyHash: string; internalAddr: string; tunnel: string}>}).servers
+  assert.equal(servers.length, 1, l.stdout)
+  assert.equal(servers[0]!.tunnel, 'up')
+  assert.equal(servers[0]!.internalAddr, peer.internalAddr)
+  assert.equal(servers[0]!.keyHash, peer.keyHash)
 })
 
 test('ping -c 5 www.test gets 5 replies through the tunnel', async () => {

@@ -12,7 +12,9 @@ import {BaseCommand} from '../../base-command.js'
 import {CLIENT_PID_FILE, claimPidFile, releasePidFile} from '../../pid-file.js'
 import {waitForSignal} from '../../signals.js'
 
-export const DEFAULT_ROUTER_SOCKET = '/run/pqconnect/router.sock'
+import {DEFAULT_ROUTER_SOCKET} from '../../tunnel-states.js'
+
+export {DEFAULT_ROUTER_SOCKET}
 
 export default class ClientStart extends BaseCommand {
   static override summary = 'run the PQConnect client: the DNS proxy and the tunnel router'

@@ -4,6 +4,7 @@ import {DEFAULT_CONTROL_SOCKET} from '../../../resolver/config.js'
 import {LocalError} from '../../../src/errors.js'
 import type {ServerInfo} from '../../../src/ipc/messages.js'
 import {BaseCommand} from '../../base-command.js'
+import {DEFAULT_ROUTER_SOCKET, tunnelStates} from '../../tunnel-states.js'
 import {fetchStatus} from '../../../resolver/status-client.js'
 
 export default class ServersShow extends BaseCommand {
@@ -22,15 +23,17 @@ up in the running resolver's table (see pqc servers list).`
 
   static override flags = {
     'control-socket': Flags.string({description: 'Unix socket of the running resolver', default: DEFAULT_CONTROL_SOCKET, helpValue: 'PATH'}),
+    'router-socket': Flags.string({description: 'control socket of the client router, for the tunnel state', default: DEFAULT_ROUTER_SOCKET, helpValue: 'PATH'}),
   }
 
-  async run(): Promise<ServerInfo> {
+  async run(): Promise<ServerInfo & {tunnel: string}> {
     const {args, flags} = await this.parse(ServersShow)
     const st = await fetchStatus(flags['control-socket'])
     const want = args.name.toLowerCase().replace(/\.$/, '')
     const s = st.servers.find((x) => x.name.toLowerCase() === want || x.name.toLowerCase().split('.')[0] === want
       || (want.length >= 4 && /^[0-9a-f]+$/.test(want) && x.keyHash.startsWith(want)))
     if (s === undefined) throw new LocalError('PQC_ERR_NOT_ANNOUNCED', `no PQConnect server ${args.name} seen by the resolver`)
+    const tunnel = (await tunnelStates(flags['router-socket'])).get(s.keyHash) ?? 'none'
     if (!this.jsonEnabled()) {
       this.log(`name:      ${s.name}`)
       this.log(`key hash:  ${s.keyHash}`)
@@ -39,7 +42,8 @@ up in the running resolver's table (see pqc servers list).`
       this.log(`ports:     crypto ${s.pqcPort ?? 'unknown'}, key ${s.keyPort ?? 'unknown'}`)
       this.log(`state:     ${s.state}`)
       this.log(`last use:  ${new Date(s.lastUseMs).toISOString()}`)
+      this.log(`tunnel:    ${tunnel}`)
     }
-    return s
+    return {...s, tunnel}
   }
 }
