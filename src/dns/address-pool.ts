@@ -1,22 +1,14 @@
 /**
- * The resolver's own allocator of internal addresses (10.43.0.0/16 by default; pq1-protocol.md
- * section 3.2), used when no router is connected. An address is derived from the key hash and
+ * Allocator of internal addresses (pq1-protocol.md section 3.2): the resolver's own when no
+ * router is connected (10.43.0.0/16), the client router's for servers (same addresses, derived
+ * from the key hash) and the server router's for tunnels (10.42.0.0/16). An address is derived from the key hash and
  * probed linearly on collision, so a server keeps its address while it lives (and usually across
  * restarts), and two live servers never share one. Bounded by `maxEntries`; when full, the least
  * recently used server is forgotten. Pure: time comes in as an argument.
  */
 import {CLIENT_POOL_CIDR, CLIENT_TUN_ADDR, RESOLVER_MAX_SERVERS} from '../constants.js'
 import {LocalError} from '../errors.js'
-
-function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  if (m === null) return undefined
-  const parts = m.slice(1).map(Number)
-  if (parts.some((p) => p > 255)) return undefined
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0
-}
-
-const formatIpv4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+import {formatIpv4, parseIpv4} from '../net/ipv4.js'
 
 interface Entry {
   index: number
