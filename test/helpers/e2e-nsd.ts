@@ -7,6 +7,7 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {type E2eTopology, E2E_NET, type Service} from './e2e-topology.js'
+import {nsdConf} from './nsd.js'
 
 export interface E2eZone {
   /** The server's 63-character pq1 label (hash and ports), as `pqc server keygen --json` prints it. */
@@ -38,28 +39,7 @@ plain IN A ${z.serverIp}
 export async function startNsdIn(topo: E2eTopology, ns: string, dir: string, zone: string): Promise<Service> {
   mkdirSync(dir, {recursive: true})
   writeFileSync(join(dir, 'test.zone'), zone)
-  writeFileSync(join(dir, 'nsd.conf'), `server:
-  ip-address: ${E2E_NET.dnsIp}
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  pidfile: "${join(dir, 'nsd.pid')}"
-  xfrdfile: "${join(dir, 'xfrd.state')}"
-  zonelistfile: "${join(dir, 'zone.list')}"
-  logfile: "${join(dir, 'nsd.log')}"
-  database: ""
-  server-count: 1
-  verbosity: 1
-  do-ip6: no
-  hide-version: yes
-  minimal-responses: no
-remote-control:
-  control-enable: no
-zone:
-  name: test
-  zonefile: ${join(dir, 'test.zone')}
-`)
+  writeFileSync(join(dir, 'nsd.conf'), nsdConf(dir, E2E_NET.dnsIp, 53, {test: join(dir, 'test.zone')}))
   const nsd = topo.start('nsd', ns, 'nsd', ['-d', '-c', join(dir, 'nsd.conf')])
   await topo.waitReady(nsd, 'answer for plain.test', async () => {
     const r = await topo.exec(ns, 'dig', [`@${E2E_NET.dnsIp}`, '+short', '+time=1', '+tries=1', 'plain.test', 'A'], 5_000)

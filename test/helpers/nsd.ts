@@ -40,15 +40,14 @@ async function waitForDns(port: number, deadlineMs: number): Promise<boolean> {
   return false
 }
 
-export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
-  const dir = mkdtempSync(join(tmpdir(), 'pqc-nsd-'))
-  const port = await freePort()
-  const zoneConf = Object.keys(zones).map((origin, i) => {
-    writeFileSync(join(dir, `z${i}.zone`), zones[origin]!)
-    return `zone:\n  name: ${origin}\n  zonefile: ${join(dir, `z${i}.zone`)}\n`
-  }).join('')
-  writeFileSync(join(dir, 'nsd.conf'), `server:
-  ip-address: 127.0.0.1
+/**
+ * nsd.conf for a test server: foreground-friendly (no chroot, no user change, state in `dir`),
+ * one process, IPv4 only, deterministic answers; `zones` maps an origin to its zone file.
+ */
+export function nsdConf(dir: string, address: string, port: number, zones: Record<string, string>): string {
+  const zoneConf = Object.entries(zones).map(([origin, file]) => `zone:\n  name: ${origin}\n  zonefile: ${file}\n`).join('')
+  return `server:
+  ip-address: ${address}
   port: ${port}
   username: ""
   chroot: ""
@@ -66,7 +65,18 @@ export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
   minimal-responses: no
 remote-control:
   control-enable: no
-${zoneConf}`)
+${zoneConf}`
+}
+
+export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
+  const dir = mkdtempSync(join(tmpdir(), 'pqc-nsd-'))
+  const port = await freePort()
+  const zoneFiles: Record<string, string> = {}
+  Object.keys(zones).forEach((origin, i) => {
+    zoneFiles[origin] = join(dir, `z${i}.zone`)
+    writeFileSync(zoneFiles[origin], zones[origin]!)
+  })
+  writeFileSync(join(dir, 'nsd.conf'), nsdConf(dir, '127.0.0.1', port, zoneFiles))
   const child: ChildProcess = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
