@@ -156,6 +156,8 @@ export const CLIENT_POOL_CIDR = '10.43.0.0/16'
 export const RESOLVER_MAX_SERVERS = 4096
 /** How long the resolver waits for the router's internal address before SERVFAIL. */
 export const ROUTER_REPLY_TIMEOUT_MS = 1000
+/** How long a pq1 answer waits for a router that is starting or restarting (below glibc's 5 s retry). */
+export const ROUTER_CONNECT_WAIT_MS = 3000
 /** Requests to the router waiting for an answer at once. */
 export const ROUTER_MAX_PENDING = 256
 /** Largest control-channel frame (resolver <-> router, CLI <-> resolver). */
@@ -185,6 +187,14 @@ export const CHANNEL_QUEUE_PACKETS = 1024
 
 /** The whole static-key download (~1.1 MB) must finish within this, else the peer fails. */
 export const STATIC_FETCH_DEADLINE_S = 30
+/**
+ * Client: static-key downloads at once, downloads waiting for a slot (the newest is served first;
+ * beyond the bound the oldest waiting one fails at once), and the time a download may go without
+ * any verified answer before it is abandoned (security-tests.md M-2, A-3; reference W10).
+ */
+export const KEY_FETCH_MAX_CONCURRENT = 16
+export const KEY_FETCH_MAX_WAITING = 64
+export const KEY_FETCH_STALL_S = 10
 /** Ephemeral-key request attempts and the wait for each answer. */
 export const EPHEMERAL_FETCH_TRIES = 5
 export const EPHEMERAL_FETCH_TIMEOUT_S = 1
@@ -216,6 +226,18 @@ export const HANDSHAKE_CONCURRENCY = 2
 /** Server: per-source handshake rate (tokens/s) and burst. */
 export const HANDSHAKE_RATE_PER_S = 4
 export const HANDSHAKE_BURST = 8
+/**
+ * Server handshake queue fairness (src/handshake/fair-queue.ts, security-tests.md H-2): jobs per
+ * source address in a lane; age after which a queued initiation is discarded unprocessed (below
+ * HANDSHAKE_CONFIRM_S, after which the client retries with a new one); jobs served from the
+ * returning-sources lane per job from the new-sources lane while both wait.
+ */
+export const HANDSHAKE_QUEUE_PER_SOURCE = 2
+export const HANDSHAKE_QUEUE_MAX_AGE_S = 1
+export const HANDSHAKE_RETURNING_SHARE = 2
+/** Source addresses remembered as having completed a handshake, and for how long (s). */
+export const HANDSHAKE_RETURNING_SOURCES_MAX = 16_384
+export const HANDSHAKE_RETURNING_TTL_S = 86_400
 /** Peers (client: servers, server: clients) held at once. */
 export const ROUTER_MAX_PEERS = 4096
 /** Largest datagram or packet we handle (TUN MTU 1280 plus tunnel overhead fits easily). */
@@ -238,3 +260,35 @@ export const NFT_ARGV_MAX_BYTES = 64 * 1024
 export const NFT_COMMAND_TIMEOUT_MS = 10_000
 /** Port applications send DNS to; captured with --capture-dns. */
 export const DNS_PORT = 53
+
+// ---- pqc server check (issue 7; pq1-protocol.md section 9.3) ----
+
+/** DNS questions of the check: tries per question over UDP and the wait for each answer. */
+export const CHECK_DNS_TRIES = 3
+export const CHECK_DNS_TIMEOUT_S = 2
+/** A key port that has answered nothing this long after the first request counts as silent. */
+export const CHECK_KEY_SILENT_S = 3
+/** Ephemeral-key requests of the check (each waits EPHEMERAL_FETCH_TIMEOUT_S). */
+export const CHECK_EPHEMERAL_TRIES = 3
+/** Default path of the pqc configuration file (pqc.conf(5)). */
+export const PQC_CONFIG_FILE_DEFAULT = '/etc/pqconnect/pqc.json'
+
+// ---- privilege separation (architecture.md section 3; security-tests.md section 11) ----
+
+/** The unprivileged user and group the workers run as (created by `pqc install`). */
+export const WORKER_USER = 'pqconnect'
+/** Largest request a worker may send the monitor (a steer set of 4096 servers is ~400 KiB). */
+export const MONITOR_MAX_REQUEST_BYTES = 1 << 20
+/** Delay before restarting a worker that died; doubles per quick death up to the max. */
+export const WORKER_RESTART_MIN_MS = 100
+export const WORKER_RESTART_MAX_MS = 5000
+/** A worker that lived this long before dying is restarted after the minimum delay again. */
+export const WORKER_STABLE_MS = 30_000
+/** How long a stopping worker gets after SIGTERM before SIGKILL. */
+export const WORKER_STOP_TIMEOUT_MS = 3000
+/** How long the monitor waits for a worker's first 'ready' before calling the start failed. */
+export const WORKER_READY_TIMEOUT_MS = 30_000
+/** Steer requests waiting while nft runs (only the newest set matters: older ones are dropped). */
+export const MONITOR_MAX_PENDING_STEERS = 1
+/** Listen backlog of the DNS-over-TCP socket the monitor binds for the resolver. */
+export const DNS_TCP_BACKLOG = 128

@@ -27,7 +27,8 @@ import {addressAt, formatAddress, parseAddress} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
 import {enqueue, type ClientPeer} from './client-peer.js'
 import {KeyCache} from './key-cache.js'
-import {downloadStaticKey, fetchEphemeralKeys, type KeyChannel} from './key-fetch.js'
+import {downloadStaticKey, fetchEphemeralKeys, FetchSlots, type KeyChannel} from './key-fetch.js'
+import {withKeyProgress} from './key-progress.js'
 
 export interface ClientRouterOptions {
   tun: TunDevice
@@ -40,6 +41,16 @@ export interface ClientRouterOptions {
   poolCidr?: string
   /** Timer functions (default Node's); unit tests inject virtual ones matching `clock`. */
   timers?: Timers
+  /** Called when the set of servers (real address, internal address, ports) changes: nftables steering follows it. */
+  onPeersChanged?: () => void
+}
+
+/** One server as nftables steering needs it (src/nft/client-ruleset.ts SteeredServer). */
+export interface SteeredPeer {
+  realAddr: string
+  internalAddr: string
+  pqcPort: number
+  keyPort: number
 }
 
 export interface Announcement {
@@ -59,6 +70,10 @@ export class ClientRouter {
   readonly peersByAddr = new Map<number, ClientPeer>()
   readonly peersByTid = new Map<string, ClientPeer>()
   readonly counters = {tunIn: 0, tunOut: 0, tunDropped: 0, tunnelIn: 0, tunnelDropped: 0, queued: 0, icmpSent: 0, keyDownloads: 0}
+  /** Bounds the static-key downloads running at once (security-tests.md M-2, A-3). */
+  readonly fetchSlots = new FetchSlots()
+  /** Announcements refused because every address belongs to a server in use (M-3: fail-open). */
+  poolRefused = 0
   readonly #o: ClientRouterOptions
   readonly #pool: AddressPool
   readonly #tunAddr: number
@@ -75,7 +90,11 @@ export class ClientRouter {
     this.#timers = o.timers ?? systemTimers
     const tunAddr = o.tunAddr ?? CLIENT_TUN_ADDR
     this.#tunAddr = parseIpv4(tunAddr)!
-    this.#pool = new AddressPool(o.poolCidr ?? '10.43.0.0/16', [tunAddr], ROUTER_MAX_PEERS)
+    // A server the pool forgets to make room is forgotten here too (else peers outgrow the bound).
+    this.#pool = new AddressPool(o.poolCidr ?? '10.43.0.0/16', [tunAddr], ROUTER_MAX_PEERS, (k) => {
+      const evicted = this.peersByKey.get(k)
+      if (evicted !== undefined) this.#forget(evicted)
+    })
     this.#cache = new KeyCache(o.cacheDir, o.log)
   }
 
@@ -104,8 +123,16 @@ export class ClientRouter {
     if (real === undefined || !/^[0-9a-f]{64}$/.test(a.keyHashHex)) return undefined
     let peer = this.peersByKey.get(a.keyHashHex)
     const now = this.#o.clock.mono()
+    const created = peer === undefined
     if (peer === undefined) {
-      const internalText = this.#pool.allocate(a.keyHashHex, Date.now())
+      // A full pool recycles only servers not in use: an attacker's flood of pq1 names must not
+      // take the address (and tunnel) of a server we talk to. Nothing free: the answer passes.
+      const internalText = this.#pool.allocate(a.keyHashHex, Date.now(), (k) => !this.#inUse(this.peersByKey.get(k)))
+      if (internalText === undefined) {
+        this.poolRefused++
+        this.#o.log.limited('pool-full', `address pool full of servers in use; ${a.name} passes unchanged`)
+        return undefined
+      }
       const internalAddr = parseIpv4(internalText)!
       const evicted = this.peersByAddr.get(internalAddr)
       if (evicted !== undefined) this.#forget(evicted)
@@ -122,8 +149,10 @@ export class ClientRouter {
       this.#pool.allocate(a.keyHashHex, Date.now()) // refresh its LRU position
       peer.lastUseMs = Date.now()
     }
+    const portsBefore = `${peer.pqcPort}/${peer.keyPort}`
     if (a.pqcPort !== undefined) peer.pqcPort = a.pqcPort
     if (a.keyPort !== undefined) peer.keyPort = a.keyPort
+    if (created || `${peer.pqcPort}/${peer.keyPort}` !== portsBefore) this.#o.onPeersChanged?.()
     // A new lookup while our data goes unanswered: the server may have restarted; do not wait
     // for the dead-peer timer.
     if (peer.state === 'up' && this.#deadPeer(peer, now)) {
@@ -205,6 +234,11 @@ export class ClientRouter {
     else this.counters.tunDropped++
   }
 
+  /** The key channel of a static-key download, logging each quarter when verbose (issue 7). */
+  #keyProgress(peer: ClientPeer): KeyChannel {
+    return withKeyProgress(this.#keyChannel(peer), (pct, n, total) => this.#o.log.verbose(`key of ${peer.name}: ${pct}% (${n}/${total} nodes)`))
+  }
+
   #keyChannel(peer: ClientPeer): KeyChannel {
     const id = `${peer.realAddrText}:${peer.keyPort!}`
     return {
@@ -226,7 +260,8 @@ export class ClientRouter {
       if (peer.pqcPort === undefined || peer.keyPort === undefined) throw new Error('the announcement carries no ports (no p= / ks. TXT records)')
       let key = peer.staticKey ?? this.#cache.load(peer.keyHashHex)
       if (key === undefined) {
-        const got = await downloadStaticKey(this.#keyChannel(peer), peer.keyHash, clock, undefined, this.#timers)
+        const release = await this.fetchSlots.acquire()
+        const got = await downloadStaticKey(this.#keyProgress(peer), peer.keyHash, clock, undefined, this.#timers).finally(release)
         this.counters.keyDownloads++
         log.info(`key of ${peer.name} downloaded and verified: ${got.requests} requests in ${got.seconds.toFixed(3)} s`)
         key = got.key
@@ -308,6 +343,11 @@ export class ClientRouter {
     if (icmp !== undefined && this.#o.tun.write(icmp)) this.counters.icmpSent++
   }
 
+  /** A server with a tunnel or a connection attempt: its address is not recycled. */
+  #inUse(peer: ClientPeer | undefined): boolean {
+    return peer !== undefined && (peer.state === 'connecting' || peer.state === 'up')
+  }
+
   /** Our data has gone unanswered for DEAD_PEER_S by a server that always answers data. */
   #deadPeer(peer: ClientPeer, now: number): boolean {
     return peer.serverKeepsAlive === true && peer.unansweredSinceS !== undefined && now - peer.unansweredSinceS >= DEAD_PEER_S
@@ -327,12 +367,25 @@ export class ClientRouter {
     this.#dropSession(peer)
     this.peersByKey.delete(peer.keyHashHex)
     if (this.peersByAddr.get(peer.internalAddr) === peer) this.peersByAddr.delete(peer.internalAddr)
+    this.#o.onPeersChanged?.()
+  }
+
+  /** The servers nftables steers (those whose ports are known), by their announced real address. */
+  steering(): SteeredPeer[] {
+    const out: SteeredPeer[] = []
+    for (const p of this.peersByKey.values()) {
+      if (p.pqcPort === undefined || p.keyPort === undefined) continue
+      out.push({realAddr: p.realAddrText, internalAddr: formatIpv4(p.internalAddr), pqcPort: p.pqcPort, keyPort: p.keyPort})
+    }
+    return out
   }
 
   /** Expire epochs, re-handshake dead tunnels lazily, keep used tunnels alive. */
   tick(now: number): void {
     for (const peer of this.peersByKey.values()) {
       const s = peer.session
+      // Servers that carried data since the last tick are the most recently used in the pool.
+      if (now - peer.lastDataS < CLIENT_TICK_MS / 1000) this.#pool.allocate(peer.keyHashHex, Date.now())
       if (s === undefined || peer.state !== 'up') continue
       s.expire(now)
       if (!s.isAlive(now) || s.rehandshakeDue) {

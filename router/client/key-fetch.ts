@@ -1,10 +1,14 @@
 /**
  * The client's conversations with a server's key port (pq1-protocol.md sections 5.4 and 5.5):
- * the paced, verified static-key download and the ephemeral-key request, each with a deadline.
+ * the paced, verified static-key download and the ephemeral-key request, each with a deadline
+ * (the download also ends after KEY_FETCH_STALL_S without progress), and the slots that bound how
+ * many downloads run at once (an attacker's pq1 answers must not start thousands, A-3).
  * Datagrams go out through `send` and come back through `deliver` (the router routes key-server
  * responses from exactly that server address and port here, so off-path injection needs spoofing).
  */
-import {EPHEMERAL_FETCH_TIMEOUT_S, EPHEMERAL_FETCH_TRIES} from '../../src/constants.js'
+import {
+  EPHEMERAL_FETCH_TIMEOUT_S, EPHEMERAL_FETCH_TRIES, KEY_FETCH_MAX_CONCURRENT, KEY_FETCH_MAX_WAITING, KEY_FETCH_STALL_S,
+} from '../../src/constants.js'
 import {StaticKeyFetch} from '../../src/keyfetch/static-fetch.js'
 import type {StaticPublicKey} from '../../src/keys/merkle-assembler.js'
 import {decodeEphemeralResponse, encodeEphemeralRequest, type EphemeralPublicKeys} from '../../src/wire/keyserver.js'
@@ -18,9 +22,51 @@ export interface KeyChannel {
 
 export class FetchError extends Error {}
 
+/**
+ * Bounds concurrent static-key downloads: KEY_FETCH_MAX_CONCURRENT run, up to KEY_FETCH_MAX_WAITING
+ * wait (newest served first: most likely what a user just asked for); beyond that the oldest
+ * waiting download fails at once with a FetchError.
+ */
+export class FetchSlots {
+  active = 0
+  maxActive = 0
+  /** Waiting downloads failed because too many waited. */
+  refused = 0
+  readonly #waiting: Array<{resolve: (release: () => void) => void; reject: (e: Error) => void}> = []
+
+  constructor(readonly max = KEY_FETCH_MAX_CONCURRENT, readonly maxWaiting = KEY_FETCH_MAX_WAITING) {}
+
+  get waiting(): number {
+    return this.#waiting.length
+  }
+
+  /** Resolves with the release function once a slot is ours. */
+  acquire(): Promise<() => void> {
+    if (this.active < this.max) return Promise.resolve(this.#grant())
+    if (this.#waiting.length >= this.maxWaiting) {
+      this.refused++
+      this.#waiting.shift()!.reject(new FetchError(`more than ${this.maxWaiting} key downloads waiting; the oldest gave way`))
+    }
+    return new Promise((resolve, reject) => this.#waiting.push({resolve, reject}))
+  }
+
+  #grant(): () => void {
+    this.active++
+    this.maxActive = Math.max(this.maxActive, this.active)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.active--
+      this.#waiting.pop()?.resolve(this.#grant())
+    }
+  }
+}
+
 export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock, deadlineS?: number,
-  timers: Timers = systemTimers): Promise<{key: StaticPublicKey; requests: number; seconds: number}> {
+  timers: Timers = systemTimers, stallS = KEY_FETCH_STALL_S): Promise<{key: StaticPublicKey; requests: number; seconds: number}> {
   const fetch = new StaticKeyFetch(root, clock.mono(), deadlineS)
+  let progressAt = clock.mono()
   return new Promise((resolve, reject) => {
     let timer: TimerHandle | undefined
     let finished = false
@@ -38,17 +84,23 @@ export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock
         resolve({key: {mceliecePk: Buffer.from(r.key.mceliecePk), x25519Pk: Buffer.from(r.key.x25519Pk)}, requests: r.requests, seconds: r.elapsedS})
         return
       }
-      if (r.kind === 'failed') {
+      const stalled = clock.mono() - progressAt >= stallS
+      if (r.kind === 'failed' || stalled) {
         finished = true
         ch.listen(undefined)
-        reject(new FetchError(`static key download: no complete answer within the deadline (${fetch.requestsSent} requests sent)`))
+        reject(new FetchError(stalled
+          ? `static key download: no verified answer for ${stallS} s (${fetch.requestsSent} requests sent)`
+          : `static key download: no complete answer within the deadline (${fetch.requestsSent} requests sent)`))
         return
       }
       for (const d of r.datagrams) ch.send(d)
-      timer = timers.setTimeout(step, Math.max(1, Math.ceil(r.wakeInS * 1000)))
+      const stallInS = progressAt + stallS - clock.mono()
+      timer = timers.setTimeout(step, Math.max(1, Math.ceil(Math.min(r.wakeInS, stallInS) * 1000)))
     }
     ch.listen((d) => {
-      if (fetch.onDatagram(d, clock.mono())) timers.setImmediate(step)
+      if (!fetch.onDatagram(d, clock.mono())) return
+      progressAt = clock.mono()
+      timers.setImmediate(step)
     })
     step()
   })

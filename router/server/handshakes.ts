@@ -1,6 +1,8 @@
 /**
  * The server's handshake pipeline (pq1-protocol.md section 6.4, fixing section 14 items 4 and 5):
- * per-source rate limit, then a bounded queue, then at most HANDSHAKE_CONCURRENCY McEliece
+ * cheap admission (shape, McEliece padding bits, replay cache), per-source rate limit, then a
+ * bounded queue fair between sources that prefers returning ones (src/handshake/fair-queue.ts,
+ * security-tests.md H-2), then at most HANDSHAKE_CONCURRENCY McEliece
  * decapsulations at once (each ~70 ms, off the event loop in the native library), exactly one per
  * initiation, then the ephemeral keys tried newest first, then the replay cache (keyed by c0, held
  * for the whole life of the ephemeral keys) and a duplicate-tid check. Overload drops; nothing
@@ -10,6 +12,8 @@ import {
   HANDSHAKE_BURST, HANDSHAKE_CONCURRENCY, HANDSHAKE_QUEUE_MAX, HANDSHAKE_RATE_PER_S,
 } from '../../src/constants.js'
 import type {HandshakeCrypto, SessionSecrets} from '../../src/handshake/crypto.js'
+import {plausibleInitiation, ReturningSources} from '../../src/handshake/admission.js'
+import {HandshakeQueue} from '../../src/handshake/fair-queue.js'
 import {RateLimiter} from '../../src/handshake/rate-limit.js'
 import {ReplayCache} from '../../src/handshake/replay-cache.js'
 import {consumeInitiationEphemeral, consumeInitiationStatic, type ServerStaticKeys} from '../../src/handshake/responder.js'
@@ -32,6 +36,16 @@ export interface HandshakeCounters {
   succeeded: number
 }
 
+/** Drops before the queue that HandshakeCounters (a stable status shape) does not show. */
+export interface AdmissionCounters {
+  /** Not an initiation whatever the keys (length, type, McEliece padding bits): no work done. */
+  malformed: number
+  /** Queued longer than HANDSHAKE_QUEUE_MAX_AGE_S: discarded, its client has retried. */
+  stale: number
+  /** Queued from a source that completed a handshake before (served first). */
+  returning: number
+}
+
 interface Job {
   message: Buffer
   source: HandshakeSource
@@ -39,7 +53,9 @@ interface Job {
 
 export class HandshakePipeline {
   readonly counters: HandshakeCounters = {received: 0, rateLimited: 0, queueFull: 0, failed: 0, replays: 0, duplicateTid: 0, succeeded: 0}
-  readonly #queue: Job[] = []
+  readonly admission: AdmissionCounters = {malformed: 0, stale: 0, returning: 0}
+  readonly #queue: HandshakeQueue<Job>
+  readonly #returning = new ReturningSources()
   #running = 0
   readonly #limiter = new RateLimiter({ratePerS: HANDSHAKE_RATE_PER_S, burst: HANDSHAKE_BURST})
   readonly #replay = new ReplayCache()
@@ -54,35 +70,47 @@ export class HandshakePipeline {
     onSession: (secrets: SessionSecrets, source: HandshakeSource) => void
     concurrency?: number
     queueMax?: number
-  }) {}
+  }) {
+    this.#queue = new HandshakeQueue<Job>(opts.queueMax ?? HANDSHAKE_QUEUE_MAX)
+  }
 
   get queued(): number {
-    return this.#queue.length
+    return this.#queue.size
   }
 
   /** Initiations queued or being processed. */
   get inFlight(): number {
-    return this.#queue.length + this.#running
+    return this.#queue.size + this.#running
   }
 
   /** Offer a datagram that looks like an initiation (type 01 00). */
   offer(message: Uint8Array, source: HandshakeSource): void {
     this.counters.received++
-    if (!this.#limiter.allow(source.key, this.opts.mono())) {
+    const now = this.opts.mono()
+    // Checks that cost no decapsulation come first, and spend none of the source's tokens.
+    if (!plausibleInitiation(message)) {
+      this.admission.malformed++
+      return
+    }
+    if (this.#replay.has(message.subarray(2, 196), now)) {
+      this.counters.replays++
+      return
+    }
+    if (!this.#limiter.allow(source.key, now)) {
       this.counters.rateLimited++
       return
     }
-    if (this.#queue.length >= (this.opts.queueMax ?? HANDSHAKE_QUEUE_MAX)) {
-      this.counters.queueFull++
-      return
-    }
-    this.#queue.push({message: Buffer.from(message), source: {...source, address: Buffer.from(source.address)}})
+    const returning = this.#returning.has(source.key, now)
+    if (returning) this.admission.returning++
+    const job = {message: Buffer.from(message), source: {...source, address: Buffer.from(source.address)}}
+    this.counters.queueFull += this.#queue.push(source.key, job, returning, now)
     this.#pump()
   }
 
   #pump(): void {
-    while (this.#running < (this.opts.concurrency ?? HANDSHAKE_CONCURRENCY) && this.#queue.length > 0) {
-      const job = this.#queue.shift()!
+    while (this.#running < (this.opts.concurrency ?? HANDSHAKE_CONCURRENCY) && this.#queue.size > 0) {
+      const job = this.#queue.shift(this.opts.mono(), () => this.admission.stale++)
+      if (job === undefined) return
       this.#running++
       void this.#process(job).finally(() => {
         this.#running--
@@ -117,6 +145,7 @@ export class HandshakePipeline {
         return
       }
       this.counters.succeeded++
+      this.#returning.mark(job.source.key, this.opts.mono())
       this.opts.onSession(done.secrets, job.source)
     } catch {
       this.counters.failed++

@@ -7,10 +7,11 @@
  * reference client accepts and ignores it, section 13.1 item 8).
  */
 import {
-  EARLY_DATAGRAM_MAX_AGE_S, EARLY_DATAGRAMS_MAX, KEEPALIVE_INTERVAL_S, PASSIVE_KEEPALIVE_S, ROUTER_MAX_PACKET_BYTES,
+  EARLY_DATAGRAM_MAX_AGE_S, EARLY_DATAGRAMS_MAX, HANDSHAKE_CONFIRM_S, KEEPALIVE_INTERVAL_S, PASSIVE_KEEPALIVE_S, ROUTER_MAX_PACKET_BYTES,
   ROUTER_MAX_PEERS, SERVER_TUN_ADDR,
 } from '../../src/constants.js'
 import {chacha20Poly1305} from '../../src/crypto/aead.js'
+import {wipe} from '../../src/crypto/wipe.js'
 import {AddressPool} from '../../src/dns/address-pool.js'
 import type {HandshakeCrypto, SessionSecrets} from '../../src/handshake/crypto.js'
 import type {ServerStaticKeys} from '../../src/handshake/responder.js'
@@ -33,6 +34,8 @@ export interface ServerPeer {
   port: number
   lastSendS: number
   lastReceiveS: number
+  /** Set by the first authenticated tunnel datagram (a session nobody uses is recycled first). */
+  usedSinceS?: number
   /** Since when data from the client waits for anything from us (undefined: nothing owed). */
   owesAnswerSinceS?: number
   bytesIn: number
@@ -63,7 +66,7 @@ export class ServerRouter {
   readonly peersByTid = new Map<string, ServerPeer>()
   readonly peersByAddr = new Map<number, ServerPeer>()
   readonly handshakes: HandshakePipeline
-  readonly counters = {tunnelIn: 0, tunnelDropped: 0, tunOut: 0, tunIn: 0, tunDropped: 0}
+  readonly counters = {tunnelIn: 0, tunnelDropped: 0, tunOut: 0, tunIn: 0, tunDropped: 0, sessionsRefused: 0}
   readonly #o: ServerRouterOptions
   readonly #pool: AddressPool
   readonly #innerDst: number
@@ -80,7 +83,12 @@ export class ServerRouter {
   constructor(o: ServerRouterOptions) {
     this.#o = o
     const tunAddr = o.tunAddr ?? SERVER_TUN_ADDR
-    this.#pool = new AddressPool(o.poolCidr ?? '10.42.0.0/16', [tunAddr], ROUTER_MAX_PEERS)
+    // The pool recycles only tunnels not in use (security-tests.md M-2: anyone can make genuine
+    // sessions, they must not push out a client that is talking); what it forgets goes here too.
+    this.#pool = new AddressPool(o.poolCidr ?? '10.42.0.0/16', [tunAddr], ROUTER_MAX_PEERS, (k) => {
+      const evicted = this.peersByTid.get(Buffer.from(k, 'hex').toString('latin1'))
+      if (evicted !== undefined) this.#remove(evicted, 'pool address recycled (idle)')
+    })
     this.#innerDst = parseIpv4(o.hostIp ?? tunAddr)!
     this.handshakes = new HandshakePipeline({
       crypto: o.crypto,
@@ -118,7 +126,15 @@ export class ServerRouter {
   #onSession(secrets: SessionSecrets, source: HandshakeSource): void {
     const now = this.#o.clock.mono()
     const tidKey = Buffer.from(secrets.tid).toString('latin1')
-    const poolAddr = parseIpv4(this.#pool.allocate(Buffer.from(secrets.tid).toString('hex'), Date.now()))!
+    const allocated = this.#pool.allocate(Buffer.from(secrets.tid).toString('hex'), Date.now(),
+      (k) => !this.#inUse(this.peersByTid.get(Buffer.from(k, 'hex').toString('latin1')), now))
+    if (allocated === undefined) {
+      this.counters.sessionsRefused++
+      this.#o.log.limited('pool-full', `handshake from ${source.key}: every pool address belongs to a tunnel in use; refused`)
+      wipe(secrets.tI, secrets.tR)
+      return
+    }
+    const poolAddr = parseIpv4(allocated)!
     const old = this.peersByAddr.get(poolAddr)
     if (old !== undefined) this.#remove(old, 'pool address reused') // the pool evicted its LRU entry
     // The server sends with T_r and receives with T_i (section 6.4 step 8).
@@ -165,6 +181,7 @@ export class ServerRouter {
     peer.endpoint = Buffer.from(address)
     peer.port = port
     peer.lastReceiveS = now
+    peer.usedSinceS ??= now
     this.counters.tunnelIn++
     if (r.kind !== 'data') return
     // Passive keepalive: data from the client is answered within PASSIVE_KEEPALIVE_S (by the
@@ -208,9 +225,21 @@ export class ServerRouter {
     this.#seal(peer, new Uint8Array(0), now)
   }
 
+  /**
+   * A tunnel whose client sent an authenticated packet lately (its keepalives come every 25 s), or
+   * one just made whose first packet may still be on its way (the client retries after
+   * HANDSHAKE_CONFIRM_S anyway).
+   */
+  #inUse(peer: ServerPeer | undefined, now: number): boolean {
+    if (peer === undefined) return false
+    return now - peer.lastReceiveS < (peer.usedSinceS === undefined ? HANDSHAKE_CONFIRM_S : 2 * KEEPALIVE_INTERVAL_S + 10)
+  }
+
   /** Expire epochs, drop dead tunnels, keep live ones alive from our side too. */
   tick(now: number): void {
     for (const peer of [...this.peersByTid.values()]) {
+      // Tunnels that carried packets since the last tick are the most recently used in the pool.
+      if (now - peer.lastReceiveS < SERVER_TICK_MS / 1000) this.#pool.allocate(Buffer.from(peer.tidKey, 'latin1').toString('hex'), Date.now())
       peer.session.expire(now)
       if (!peer.session.isAlive(now)) {
         this.#remove(peer, 'no authenticated packet for 120 s')

@@ -4,7 +4,10 @@
  * from the key hash) and the server router's for tunnels (10.42.0.0/16). An address is derived from the key hash and
  * probed linearly on collision, so a server keeps its address while it lives (and usually across
  * restarts), and two live servers never share one. Bounded by `maxEntries`; when full, the least
- * recently used server is forgotten. Pure: time comes in as an argument.
+ * recently used server is forgotten, or, when the owner says which may go (`canEvict`: the client
+ * router protects servers with a tunnel in use, security-tests.md M-3), the least recently used
+ * of those; if none may go, nothing is allocated (the caller passes the DNS answer unchanged).
+ * Pure: time comes in as an argument.
  */
 import {CLIENT_POOL_CIDR, CLIENT_TUN_ADDR, RESOLVER_MAX_SERVERS} from '../constants.js'
 import {LocalError} from '../errors.js'
@@ -24,7 +27,9 @@ export class AddressPool {
   readonly #byKey = new Map<string, Entry>()
   readonly #taken = new Set<number>()
 
-  constructor(cidr = CLIENT_POOL_CIDR, reserved: string[] = [CLIENT_TUN_ADDR], maxEntries = RESOLVER_MAX_SERVERS) {
+  /** `onEvict` hears of every key forgotten to make room, so the owner can drop what hangs on it. */
+  constructor(cidr = CLIENT_POOL_CIDR, reserved: string[] = [CLIENT_TUN_ADDR], maxEntries = RESOLVER_MAX_SERVERS,
+    private readonly onEvict?: (keyHex: string) => void) {
     const [addr, bits] = cidr.split('/')
     const base = parseIpv4(addr ?? '')
     const prefix = Number(bits)
@@ -57,15 +62,19 @@ export class AddressPool {
     return e === undefined ? undefined : formatIpv4(this.#base + e.index)
   }
 
-  /** The address of this key hash, allocating one if needed. */
-  allocate(keyHex: string, nowMs: number): string {
+  /** The address of this key hash, allocating one if needed (undefined: full, and `canEvict` spared everyone). */
+  allocate(keyHex: string, nowMs: number): string
+  allocate(keyHex: string, nowMs: number, canEvict: (keyHex: string) => boolean): string | undefined
+  allocate(keyHex: string, nowMs: number, canEvict?: (keyHex: string) => boolean): string | undefined {
     let e = this.#byKey.get(keyHex)
     if (e !== undefined) {
       this.#byKey.delete(keyHex)
     } else {
       if (this.#byKey.size >= this.#maxEntries) {
-        const oldest = this.#byKey.keys().next().value!
-        this.release(oldest)
+        const victim = this.#victim(canEvict)
+        if (victim === undefined) return undefined
+        this.release(victim)
+        this.onEvict?.(victim)
       }
       e = {index: this.#freeIndexFor(keyHex), lastUseMs: nowMs}
       this.#taken.add(e.index)
@@ -80,6 +89,12 @@ export class AddressPool {
     if (e === undefined) return
     this.#byKey.delete(keyHex)
     this.#taken.delete(e.index)
+  }
+
+  /** Least recently used key that may be evicted. */
+  #victim(canEvict: ((keyHex: string) => boolean) | undefined): string | undefined {
+    for (const k of this.#byKey.keys()) if (canEvict === undefined || canEvict(k)) return k
+    return undefined
   }
 
   #freeIndexFor(keyHex: string): number {

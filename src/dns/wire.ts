@@ -108,6 +108,9 @@ export interface NameRead {
   next: number
 }
 
+/** The fixed DNS header (RFC 1035 4.1.1): no compression pointer may point into it. */
+const DNS_HEADER_BYTES = 12
+
 // Scratch for readName (synchronous use only): a name has at most 254 label bytes, each at most
 // two characters once escaped, plus the dots, so 3 * DNS_NAME_MAX_BYTES characters always fit.
 const NAME_CHARS = new Uint16Array(3 * DNS_NAME_MAX_BYTES)
@@ -118,7 +121,8 @@ const charsToString = (a: Uint16Array, n: number): string =>
 
 /**
  * Read a possibly compressed name at `offset`. Pointers must point strictly backwards (which
- * also bounds the walk); labels are at most 63 bytes, the name at most 255 (RFC 1035 2.3.4).
+ * also bounds the walk), past the header, to a name that ends before the pointer; labels are at
+ * most 63 bytes, the name at most 255 (RFC 1035 2.3.4).
  * Dots and backslashes inside a label are escaped so that the text round-trips. The characters
  * are gathered in a scratch buffer and turned into one string (and one lowercased string only
  * when the name has upper case): this runs for every name of every message the proxy handles.
@@ -128,10 +132,13 @@ export function readName(buf: Uint8Array, offset: number): NameRead | undefined 
   let next = -1
   let wireLen = 1
   let floor = offset
+  // Labels reached through a pointer must end before that pointer: a "prior occurrence" (RFC
+  // 1035 4.1.4), never bytes after it that a patched or truncated reply no longer holds.
+  let limit = buf.length
   let n = 0
   let upper = false
   for (;;) {
-    if (pos >= buf.length) return undefined
+    if (pos >= limit) return undefined
     const len = buf[pos]!
     if (len === 0) {
       if (next < 0) next = pos + 1
@@ -139,16 +146,19 @@ export function readName(buf: Uint8Array, offset: number): NameRead | undefined 
     }
     const kind = len & 0xc0
     if (kind === 0xc0) {
-      if (pos + 1 >= buf.length) return undefined
+      if (pos + 1 >= limit) return undefined
       const target = ((len & 0x3f) << 8) | buf[pos + 1]!
-      if (target >= floor) return undefined
+      // A pointer into the 12-byte header is no name: its meaning would change with the ID we
+      // patch into every reply (both rules found by test/unit/security/fuzz-dns.unit.test.ts).
+      if (target >= floor || target < DNS_HEADER_BYTES) return undefined
       if (next < 0) next = pos + 2
+      limit = pos
       floor = target
       pos = target
       continue
     }
     if (kind !== 0 || len > DNS_LABEL_MAX_BYTES) return undefined
-    if (pos + 1 + len > buf.length) return undefined
+    if (pos + 1 + len > limit) return undefined
     wireLen += len + 1
     if (wireLen > DNS_NAME_MAX_BYTES) return undefined
     if (n > 0) {
