@@ -21,7 +21,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: IO_MODULES.map((name) => ({name, message: 'src/ is the sans-I/O core: no sockets, files, timers or process.'})),
-        patterns: [{group: ['**/resolver/**', '**/router/**', '**/oclif/**'], message: 'src/ is shared by all; it imports none of them.'}],
+        patterns: [{group: ['**/resolver/**', '**/router/**', '**/monitor/**', '**/oclif/**'], message: 'src/ is shared by all; it imports none of them.'}],
       }],
       'no-restricted-globals': ['error',
         {name: 'setTimeout', message: 'src/ takes time as an argument.'},
@@ -33,10 +33,18 @@ export default tseslint.config(
   },
   {
     files: ['resolver/**/*.ts'],
-    rules: {'no-restricted-imports': ['error', {patterns: [{group: ['**/router/**'], message: 'resolver and router talk only over src/ipc at run time.'}]}]},
+    rules: {'no-restricted-imports': ['error', {patterns: [
+      {group: ['**/router/**'], message: 'resolver and router talk only over src/ipc at run time.'},
+      {group: ['**/monitor/**', '!**/monitor/worker-link.js'], message: 'workers use only the worker side of the monitor link.'}]}]},
   },
   {
     files: ['router/**/*.ts'],
-    rules: {'no-restricted-imports': ['error', {patterns: [{group: ['**/resolver/**'], message: 'resolver and router talk only over src/ipc at run time.'}]}]},
+    rules: {'no-restricted-imports': ['error', {patterns: [
+      {group: ['**/resolver/**'], message: 'resolver and router talk only over src/ipc at run time.'},
+      {group: ['**/monitor/**', '!**/monitor/worker-link.js'], message: 'workers use only the worker side of the monitor link.'}]}]},
+  },
+  {
+    files: ['monitor/**/*.ts'],
+    rules: {'no-restricted-imports': ['error', {patterns: [{group: ['**/resolver/**'], message: 'the root monitor starts the resolver as a process; it never runs DNS-parsing code.'}]}]},
   },
 )

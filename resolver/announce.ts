@@ -4,7 +4,7 @@
  * label has none), gets the internal address from the router when one is connected, else from
  * its own allocator, and remembers the server for `pqc servers list` (bounded table).
  */
-import {PQ1_MAX_A_RECORDS, RESOLVER_MAX_SERVERS, ROUTER_MAX_PENDING} from '../src/constants.js'
+import {PQ1_MAX_A_RECORDS, RESOLVER_MAX_SERVERS, ROUTER_CONNECT_WAIT_MS, ROUTER_MAX_PENDING} from '../src/constants.js'
 import type {AddressPool} from '../src/dns/address-pool.js'
 import type {ChainInfo} from '../src/dns/chain.js'
 import {parseCryptoPortTxt, parseKeyPortTxt} from '../src/dns/txt-ports.js'
@@ -36,6 +36,25 @@ export class Announcer {
 
   servers(): ServerInfo[] {
     return [...this.#servers.values()].reverse()
+  }
+
+  /**
+   * The router (re)connected: tell it every server it had from us, so a restarted router knows
+   * the internal addresses applications already hold (its pool is seeded by key hash, so each
+   * gets the same address back unless two collide). Replies that differ are taken over.
+   */
+  reannounce(): void {
+    const router = this.#d.router
+    if (router === undefined) return
+    for (const s of [...this.#servers.values()]) {
+      if (s.state !== 'router') continue
+      const m: Parameters<RouterLink['announce']>[0] = {name: s.name, keyHash: s.keyHash, realAddrs: s.realAddrs}
+      if (s.pqcPort !== undefined) m.pqcPort = s.pqcPort
+      if (s.keyPort !== undefined) m.keyPort = s.keyPort
+      void router.announce(m).then((r) => {
+        if (r.kind === 'address') s.internalAddr = r.internalAddr
+      })
+    }
   }
 
   /** The router (or the pool owner) says the peer is gone: forget its address. */
@@ -77,7 +96,10 @@ export class Announcer {
     let internalAddr: string
     let state: string
     const router = this.#d.router
-    if (router?.connected === true) {
+    // A router is configured but not (yet, or again) connected: an address from our own pool
+    // would be one it does not know. Wait for it a little (ROUTER_CONNECT_WAIT_MS), then SERVFAIL.
+    if (router !== undefined && !(await router.waitConnected(ROUTER_CONNECT_WAIT_MS))) return {kind: 'servfail'}
+    if (router !== undefined) {
       const m: Parameters<RouterLink['announce']>[0] = {name, keyHash: keyHex, realAddrs}
       if (pqcPort !== undefined) m.pqcPort = pqcPort
       if (keyPort !== undefined) m.keyPort = keyPort

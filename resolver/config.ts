@@ -25,6 +25,8 @@ export interface ResolverConfig {
   pool: string
   /** Log each query to stderr (off by default: privacy, dns-anchors.md row 16). */
   logQueries: boolean
+  /** Sockets already bound by the root monitor (privilege separation), instead of binding `listen`. */
+  listenFds?: {udp: number; tcp: number}
 }
 
 export const DEFAULT_CONTROL_SOCKET = '/run/pqc/resolver.sock'

@@ -29,10 +29,10 @@ export async function startResolver(cfg: ResolverConfig): Promise<RunningResolve
   const pool = new AddressPool(cfg.pool)
   // The router's "peer gone" and the announcer's TXT lookups call objects made just below.
   const router = cfg.routerSocket === undefined ? undefined
-    : new RouterLink(cfg.routerSocket, (m) => ann.peerGone(m.keyHash))
+    : new RouterLink(cfg.routerSocket, (m) => ann.peerGone(m.keyHash), () => ann.reannounce())
   const ann: Announcer = new Announcer({router, pool, now: () => Date.now(), lookupTxt: (name) => r.lookupTxt(name)})
   const r = new Resolver({upstreams, cache, counters, announcer: ann, logQueries: cfg.logQueries})
-  const listeners = await listen(cfg.listen, (b, t) => r.handleNow(b, t), counters).catch((err: unknown) => {
+  const listeners = await listen(cfg.listen, (b, t) => r.handleNow(b, t), counters, cfg.listenFds).catch((err: unknown) => {
     upstreams.close()
     router?.close()
     throw err

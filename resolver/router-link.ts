@@ -10,23 +10,28 @@ import {ROUTER_MAX_PENDING, ROUTER_REPLY_TIMEOUT_MS} from '../src/constants.js'
 import {FrameDecoder, encodeFrame} from '../src/ipc/frame.js'
 import {type PeerAnnounced, type PeerGone, decodeMessage} from '../src/ipc/messages.js'
 
-const RECONNECT_MS = 1000
+/** Retry interval while the router's socket is absent (it starts beside us, or restarts). */
+const RECONNECT_MS = 250
 
 export type RouterReply = {kind: 'address'; internalAddr: string} | {kind: 'refused'} | {kind: 'unavailable'}
 
 export class RouterLink {
   readonly #path: string
   readonly #onGone: (m: PeerGone) => void
+  readonly #onConnect: () => void
   #sock: net.Socket | undefined
   #connected = false
   #closed = false
   #nextId = 1
   readonly #pending = new Map<number, {resolve: (r: RouterReply) => void; timer: NodeJS.Timeout}>()
   #retry: NodeJS.Timeout | undefined
+  readonly #connectWaiters = new Set<() => void>()
 
-  constructor(path: string, onGone: (m: PeerGone) => void) {
+  /** onConnect: after every (re)connection, e.g. to tell a restarted router the servers it lost. */
+  constructor(path: string, onGone: (m: PeerGone) => void, onConnect: () => void = () => undefined) {
     this.#path = path
     this.#onGone = onGone
+    this.#onConnect = onConnect
     this.#connect()
   }
 
@@ -41,6 +46,9 @@ export class RouterLink {
     this.#sock = sock
     sock.on('connect', () => {
       this.#connected = true
+      for (const w of this.#connectWaiters) w()
+      this.#connectWaiters.clear()
+      this.#onConnect()
     })
     sock.on('data', (chunk: Buffer) => {
       const r = dec.push(chunk)
@@ -68,6 +76,23 @@ export class RouterLink {
         this.#pending.delete(id)
       }
       if (!this.#closed) this.#retry = setTimeout(() => this.#connect(), RECONNECT_MS)
+    })
+  }
+
+  /** Resolves true once connected, or false after `timeoutMs` (bounded: ROUTER_MAX_PENDING waiters). */
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    if (this.#connected) return Promise.resolve(true)
+    if (this.#closed || this.#connectWaiters.size >= ROUTER_MAX_PENDING) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      const timer = setTimeout(() => {
+        this.#connectWaiters.delete(done)
+        resolve(false)
+      }, timeoutMs)
+      this.#connectWaiters.add(done)
     })
   }
 

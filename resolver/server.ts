@@ -1,6 +1,8 @@
 /**
  * The listeners: one UDP socket and one TCP server on the configured address (default
- * 127.0.0.53:53). Bytes in, the pipeline's bytes out; socket errors are swallowed, never fatal.
+ * 127.0.0.53:53), bound here or handed over already bound by the root monitor (`fds`: port 53
+ * needs privilege the resolver worker does not have). Bytes in, the pipeline's bytes out; socket
+ * errors are swallowed, never fatal.
  */
 import dgram from 'node:dgram'
 import net from 'node:net'
@@ -15,7 +17,13 @@ export interface Listeners {
   close(): Promise<void>
 }
 
-export async function listen(at: HostPort, handle: Handler, counters: Counters): Promise<Listeners> {
+/** Descriptors of a bound UDP socket and a listening TCP socket, inherited from the monitor. */
+export interface ListenFds {
+  udp: number
+  tcp: number
+}
+
+export async function listen(at: HostPort, handle: Handler, counters: Counters, fds?: ListenFds): Promise<Listeners> {
   const udp = dgram.createSocket({type: net.isIP(at.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup})
   udp.on('message', (bytes, rinfo) => {
     // No send callback: node then sends synchronously (uv_udp_try_send) with no request object
@@ -31,10 +39,12 @@ export async function listen(at: HostPort, handle: Handler, counters: Counters):
   })
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject)
-    udp.bind(at.port, at.host, () => {
+    const bound = (): void => {
       udp.off('error', reject)
       resolve()
-    })
+    }
+    if (fds === undefined) udp.bind(at.port, at.host, bound)
+    else udp.bind({fd: fds.udp}, bound)
   })
   udp.on('error', () => undefined)
   const {server: tcp, destroyAll} = createTcpServer(handle, counters)
@@ -42,10 +52,12 @@ export async function listen(at: HostPort, handle: Handler, counters: Counters):
   const udpPort = udp.address().port
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject)
-    tcp.listen(udpPort, at.host, () => {
+    const listening = (): void => {
       tcp.off('error', reject)
       resolve()
-    })
+    }
+    if (fds === undefined) tcp.listen(udpPort, at.host, listening)
+    else tcp.listen({fd: fds.tcp}, listening)
   }).catch((err: unknown) => {
     udp.close()
     throw err

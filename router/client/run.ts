@@ -21,6 +21,10 @@ export interface ClientRunOptions {
   routerSocket: string
   mtu?: number
   verbose?: boolean
+  /** The TUN and UDP descriptors the root monitor opened and configured (privilege separation). */
+  handed?: {tunFd: number; udpFd: number}
+  /** The set of servers changed (nftables steering follows). */
+  onPeersChanged?: (router: ClientRouter) => void
 }
 
 export interface RunningClientRouter {
@@ -31,14 +35,18 @@ export interface RunningClientRouter {
 export async function startClientRouter(o: ClientRunOptions): Promise<RunningClientRouter> {
   const log = createLogger('router', {verbose: o.verbose})
   const [tunAddr, prefix] = o.tunCidr.split('/')
-  const tun = LinuxTun.open({name: o.tunName})
+  const tun = o.handed === undefined ? LinuxTun.open({name: o.tunName}) : LinuxTun.fromFd(o.handed.tunFd, o.tunName)
   let sock: BatchUdpSocket | undefined
   try {
-    await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu ?? TUN_MTU_DEFAULT_BYTES})
-    sock = BatchUdpSocket.open({family: 4, address: '0.0.0.0', port: o.port})
-    const router = new ClientRouter({
+    if (o.handed === undefined) {
+      await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu ?? TUN_MTU_DEFAULT_BYTES})
+      sock = BatchUdpSocket.open({family: 4, address: '0.0.0.0', port: o.port})
+    } else {
+      sock = BatchUdpSocket.fromFd(o.handed.udpFd, 4)
+    }
+    const router: ClientRouter = new ClientRouter({
       tun, sock, crypto: defaultHandshakeCrypto(systemRng), clock: systemClock, log, cacheDir: o.cacheDir,
-      tunAddr, poolCidr: `${tunAddr}/${prefix}`,
+      tunAddr, poolCidr: `${tunAddr}/${prefix}`, onPeersChanged: () => o.onPeersChanged?.(router),
     })
     router.start()
     const startedMs = Date.now()

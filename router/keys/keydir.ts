@@ -3,7 +3,7 @@
  * files, no headers, public keys 0644 and secret keys 0600. A directory written by the reference
  * loads unchanged and ours loads in the reference. Secrets are read into Buffers the caller wipes.
  */
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {
@@ -102,4 +102,64 @@ export function readSecretKeys(dir: string): ServerSecretKeys {
     x25519Sk: readSized(dir, spec('x25519Sk')),
     sessionKey: readSized(dir, spec('sessionKey')),
   }
+}
+
+/** The five key fields, in a fixed order (the order descriptors are handed to a worker in). */
+export const KEY_FIELDS: ReadonlyArray<keyof ServerKeyFiles> = SPECS.map((x) => x.field)
+
+/**
+ * The root monitor's half of key handling (architecture.md section 3): checks the secret files'
+ * modes like readSecretKeys, then opens each file read-only for the router worker, which cannot
+ * read the directory itself. The caller closes the descriptors once the worker has them.
+ */
+export function openKeyFiles(dir: string): Record<keyof ServerKeyFiles, number> {
+  for (const f of ['mcelieceSk', 'x25519Sk', 'sessionKey'] as const) {
+    const path = join(dir, spec(f).name)
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) {
+      throw new LocalError('PQC_ERR_KEYDIR', `${path} is readable by group or others`, {hint: `chmod 600 ${path}`})
+    }
+  }
+  const out: Partial<Record<keyof ServerKeyFiles, number>> = {}
+  try {
+    for (const s of SPECS) {
+      const path = join(dir, s.name)
+      try {
+        out[s.field] = openSync(path, 'r')
+      } catch (error) {
+        throw new LocalError('PQC_ERR_KEYDIR', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+          cause: error, hint: 'run `pqc server keygen` or pass --keydir',
+        })
+      }
+    }
+  } catch (error) {
+    for (const fd of Object.values(out)) closeSync(fd)
+    throw error
+  }
+  return out as Record<keyof ServerKeyFiles, number>
+}
+
+/**
+ * The worker's half: reads each handed-over descriptor from offset 0 (pread: the monitor keeps its
+ * copies for a restarted worker, and they share the file offset), checks sizes, closes ours.
+ */
+export function readKeyFds(fds: Record<keyof ServerKeyFiles, number>): ServerKeyFiles {
+  const out: Partial<ServerKeyFiles> = {}
+  try {
+    for (const s of SPECS) {
+      const size = fstatSync(fds[s.field]).size
+      const data = Buffer.alloc(size)
+      const got = readSync(fds[s.field], data, 0, size, 0)
+      if (got !== s.size || size !== s.size) {
+        data.fill(0)
+        throw new LocalError('PQC_ERR_KEY_INVALID', `${s.name} is ${data.length} bytes, expected ${s.size}`)
+      }
+      out[s.field] = data
+    }
+  } catch (error) {
+    for (const b of Object.values(out)) b.fill(0)
+    throw error
+  } finally {
+    for (const s of SPECS) closeSync(fds[s.field])
+  }
+  return out as ServerKeyFiles
 }

@@ -50,6 +50,10 @@ export interface NativeAddon {
   tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
     counters: Float64Array): number
   udpOpen(family: 4 | 6, bindAddress: string, port: number, reusePort: boolean, bufferBytes: number): number
+  /** A listening TCP socket (SO_REUSEADDR, non-blocking, close-on-exec), for the monitor to hand to a worker. */
+  tcpListen(family: 4 | 6, bindAddress: string, port: number, backlog: number): number
+  /** prctl(PR_SET_NO_NEW_PRIVS, 1): no exec of this process or its children can gain privilege. */
+  noNewPrivs(): void
   udpLocalAddress(fd: number): {family: 4 | 6; address: string; port: number}
   /** Bytes sent, 0 when the socket buffer is full, or -errno. */
   udpSend(fd: number, family: 4 | 6, buf: Uint8Array, offset: number, length: number, address: Uint8Array,

@@ -121,6 +121,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (pqc_init_tun(env, exports) != napi_ok) return NULL;
   if (pqc_init_udp(env, exports) != napi_ok) return NULL;
   if (pqc_init_reader(env, exports) != napi_ok) return NULL;
+  if (pqc_init_privsep(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

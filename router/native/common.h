@@ -55,6 +55,7 @@ int pqc_arg_typed(napi_env env, napi_value v, const char *name, napi_typedarray_
 napi_status pqc_init_tun(napi_env env, napi_value exports);
 napi_status pqc_init_udp(napi_env env, napi_value exports);
 napi_status pqc_init_reader(napi_env env, napi_value exports);
+napi_status pqc_init_privsep(napi_env env, napi_value exports);
 
 /* Define one exported function. */
 napi_status pqc_export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);

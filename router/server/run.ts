@@ -9,7 +9,7 @@ import {wipe} from '../../src/crypto/wipe.js'
 import {defaultHandshakeCrypto} from '../../src/handshake/default-crypto.js'
 import {buildMerkleTree} from '../../src/keys/merkle.js'
 import {systemClock} from '../clock.js'
-import {readPublicKeys, readSecretKeys} from '../keys/keydir.js'
+import {type ServerKeyFiles, readPublicKeys, readSecretKeys} from '../keys/keydir.js'
 import {createLogger} from '../log.js'
 import {ControlServer} from '../control-server.js'
 import {configureLink} from '../net/link.js'
@@ -31,6 +31,11 @@ export interface ServerRunOptions {
   mtu?: number
   hostIp?: string
   verbose?: boolean
+  /**
+   * Privilege separation: the descriptors the root monitor opened (TUN configured, both ports
+   * bound) and the key files it opened for us; the key directory itself is not readable here.
+   */
+  handed?: {tunFd: number; pqcFd: number; keyFd: number; keys: ServerKeyFiles}
 }
 
 export interface RunningServer {
@@ -46,18 +51,19 @@ function prefixed(prefix: string, counters: object): Record<string, number> {
 
 export async function startServer(o: ServerRunOptions): Promise<RunningServer> {
   const log = createLogger('server', {verbose: o.verbose})
-  const pub = readPublicKeys(o.keydir)
-  const sec = readSecretKeys(o.keydir)
+  const pub = o.handed?.keys ?? readPublicKeys(o.keydir)
+  const sec = o.handed?.keys ?? readSecretKeys(o.keydir)
   wipe(sec.sessionKey) // cookies are never sent (section 14 item 19)
   const tree = buildMerkleTree(pub.mceliecePk, pub.x25519Pk)
   const [tunAddr, prefix] = o.tunCidr.split('/')
-  const tun = LinuxTun.open({name: o.tunName})
+  const h = o.handed
+  const tun = h === undefined ? LinuxTun.open({name: o.tunName}) : LinuxTun.fromFd(h.tunFd, o.tunName)
   const closers: Array<() => void> = [() => tun.close()]
   try {
-    await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu ?? TUN_MTU_DEFAULT_BYTES})
-    const sock = BatchUdpSocket.open({family: 4, address: o.bind, port: o.pqcPort})
+    if (h === undefined) await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu ?? TUN_MTU_DEFAULT_BYTES})
+    const sock = h === undefined ? BatchUdpSocket.open({family: 4, address: o.bind, port: o.pqcPort}) : BatchUdpSocket.fromFd(h.pqcFd, 4)
     closers.push(() => sock.close())
-    const keySock = BatchUdpSocket.open({family: 4, address: o.bind, port: o.keyPort})
+    const keySock = h === undefined ? BatchUdpSocket.open({family: 4, address: o.bind, port: o.keyPort}) : BatchUdpSocket.fromFd(h.keyFd, 4)
     closers.push(() => keySock.close())
     const keyServer = new KeyServer({sock: keySock, tree, clock: systemClock, rng: systemRng, log: createLogger('keyserver', {verbose: o.verbose})})
     await keyServer.start()
@@ -73,7 +79,7 @@ export async function startServer(o: ServerRunOptions): Promise<RunningServer> {
     const control = await ControlServer.listen(o.controlSocket, {
       status: () => ({
         mode: 'server', pid: process.pid, startedMs, peers: router.status(),
-        counters: {...router.counters, ...prefixed('handshake', router.handshakes.counters), ...prefixed('keyserver', keyServer.counters)},
+        counters: {...router.counters, ...prefixed('handshake', router.handshakes.counters), ...prefixed('admission', router.handshakes.admission), ...prefixed('keyserver', keyServer.counters)},
       }),
     }, log)
     log.info(`serving key ${keyHashHex.slice(0, 8)} on ${o.bind} crypto port ${o.pqcPort}, key port ${o.keyPort}; ${tun.name} ${o.tunCidr}`)

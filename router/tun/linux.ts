@@ -46,6 +46,14 @@ export class LinuxTun implements TunDevice {
     return new LinuxTun(addon, opened.fd, opened.name, options.batchPackets ?? READ_BATCH_PACKETS)
   }
 
+  /**
+   * Adopts a TUN fd opened by the root monitor and handed to this worker (architecture.md
+   * section 3): the worker cannot open /dev/net/tun itself.
+   */
+  static fromFd(fd: number, name: string, batchPackets = READ_BATCH_PACKETS): LinuxTun {
+    return new LinuxTun(loadAddon(), fd, name, batchPackets)
+  }
+
   private constructor(addon: NativeAddon, fd: number, name: string, batchPackets: number) {
     this.addon = addon
     this.fd = fd

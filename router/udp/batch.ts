@@ -58,6 +58,11 @@ export class BatchUdpSocket implements UdpBind {
     }
   }
 
+  /** Adopts a bound UDP socket handed over by the root monitor (a port below 1024, say). */
+  static fromFd(fd: number, family: 4 | 6, batchPackets = READ_BATCH_PACKETS): BatchUdpSocket {
+    return new BatchUdpSocket(loadAddon(), fd, family, batchPackets)
+  }
+
   private constructor(addon: NativeAddon, fd: number, family: 4 | 6, batchPackets: number) {
     this.addon = addon
     this.fd = fd

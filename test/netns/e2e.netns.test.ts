@@ -8,7 +8,7 @@
  * asserted. PQC_E2E_LONG=1 idles a TCP connection for 180 s instead of 40 s.
  */
 import assert from 'node:assert/strict'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, test} from 'node:test'
@@ -77,6 +77,7 @@ function flow(cap: Capture): CapturedPacket[] {
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'pqc-e2e-'))
+  chmodSync(tmp, 0o755) // the workers run as the pqconnect user and must reach their sockets here
   keys = await keygen(join(tmp, 'server'))
   assert.equal(keys.label.length, 63, `keygen gave the label ${keys.label}`)
   topo = new E2eTopology()
@@ -142,7 +143,7 @@ test('warm tunnel: curl http://www.test/ again', async () => {
 
 test('pqc status --json shows the server as up, with the bytes of both downloads and one handshake; servers list agrees', async () => {
   const r = await net().exec(net().client, process.execPath, [PQC_BIN, 'status', '--json',
-    '--router-socket', join(tmp, 'client', 'router.sock'), '--server-socket', join(tmp, 'no-such.sock')])
+    '--router-socket', join(tmp, 'client', 'run', 'router.sock'), '--server-socket', join(tmp, 'no-such.sock')])
   assert.equal(r.code, 0, `${r.stderr}${logs()}`)
   const st = JSON.parse(r.stdout) as {client: {mode: string; peers: Array<Record<string, unknown>>} | null; server: unknown}
   assert.equal(st.server, null)
@@ -156,7 +157,7 @@ test('pqc status --json shows the server as up, with the bytes of both downloads
   assert.ok(Number(peer.bytesIn) > 2 * body.length, `bytesIn ${String(peer.bytesIn)}`)
   // pqc servers list joins the resolver's table with the router's tunnel state.
   const l = await net().exec(net().client, process.execPath, [PQC_BIN, 'servers', 'list', '--json',
-    '--control-socket', join(tmp, 'client', 'control.sock'), '--router-socket', join(tmp, 'client', 'router.sock')])
+    '--control-socket', join(tmp, 'client', 'run', 'control.sock'), '--router-socket', join(tmp, 'client', 'run', 'router.sock')])
   assert.equal(l.code, 0, `${l.stderr}${logs()}`)
   const servers = (JSON.parse(l.stdout) as {servers: Array<{keyHash: string; internalAddr: string; tunnel: string}>}).servers
   assert.equal(servers.length, 1, l.stdout)
@@ -173,18 +174,25 @@ test('ping -c 5 www.test gets 5 replies through the tunnel', async () => {
   assert.equal(r.code, 0)
 })
 
-test('curl http://plain.test/ works directly, in clear TCP on port 80 (the capture can see plaintext)', async () => {
+test('curl http://plain.test/ (the server\'s real address, ordinary A record) is steered into the tunnel by nftables', async () => {
   const capture = await PacketCapture.start(net(), net().server, E2E_NET.serverIf, join(tmp, 'plain.pcap'))
   const r = await curl('http://plain.test/', join(tmp, 'plain.body'))
+  // Control: the same request from the dns namespace (no pqc there) is plaintext on the same veth.
+  const direct = await net().exec(net().dns, 'curl', ['-sS', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', `http://${E2E_NET.serverIp}/`], 30_000)
   const cap = await capture.stop()
   assert.ok(r.ok, `${r.detail}${logs()}`)
-  assert.equal(r.remoteIp, E2E_NET.serverIp)
+  assert.equal(r.remoteIp, E2E_NET.serverIp, 'the application sees the real address it connected to')
   assert.ok(r.body.equals(body), 'the body differs from what the server sent')
-  assert.ok(flow(cap).some((p) => p.proto === 'tcp' && p.dport === 80), `no TCP to port 80 captured:\n${cap.text}`)
-  assert.equal(cap.raw.includes(BODY_MARKER), true, 'the plaintext body is not in the capture: the capture check is blind')
+  const fromClient = flow(cap).filter((p) => p.proto === 'tcp')
+  assert.deepEqual(fromClient.map((p) => p.line), [], 'TCP between the client and the server on the wire: not steered')
+  assert.equal(direct.stdout.trim(), '200', `control curl from the dns namespace: ${direct.stdout} ${direct.stderr}`)
+  assert.ok(cap.packets.some((p) => p.proto === 'tcp' && p.dport === 80), `the control's TCP to port 80 was not captured:\n${cap.text}`)
+  assert.equal(cap.raw.includes(BODY_MARKER), true, 'the control\'s plaintext body is not in the capture: the capture check is blind')
+  const table = await net().exec(net().client, 'nft', ['list', 'map', 'inet', 'pqconnect', 'steer4'])
+  assert.match(table.stdout, new RegExp(`${E2E_NET.serverIp.replaceAll('.', '\\.')} : 10\\.43\\.`), table.stdout)
 })
 
-test(`iperf3 through the tunnel and directly (${IPERF_SECONDS} s each; printed, not asserted on speed)`, async () => {
+test(`iperf3 through the tunnel by name and by real address (steered) (${IPERF_SECONDS} s each; printed, not asserted on speed)`, async () => {
   const rates: string[] = []
   for (const host of ['www.test', 'plain.test']) {
     const r = await net().exec(net().client, 'iperf3', ['-c', host, '-p', String(IPERF_PORT), '-t', String(IPERF_SECONDS), '-J'],

@@ -27,16 +27,19 @@ interface Rule {
 const IO = /^(node:)?(dgram|net|fs|fs\/promises|child_process|timers|timers\/promises|process|os|worker_threads|cluster|http|https|tls|dns)$/
 const RULES: Rule[] = [
   {from: 'src/', banned: (s) => IO.test(s), reason: 'src/ is the sans-I/O core: time and randomness come in as arguments, no sockets, files, timers or process'},
-  {from: 'src/', banned: (s) => /(^|\/)(resolver|router|oclif)\//.test(s), reason: 'src/ is shared by everything and imports none of the shells'},
+  {from: 'src/', banned: (s) => /(^|\/)(resolver|router|monitor|oclif)\//.test(s), reason: 'src/ is shared by everything and imports none of the shells'},
   {from: 'src/', banned: (s, f) => s === 'node:crypto' && !f.includes('/src/crypto/'), reason: 'only src/crypto/ adapters may touch node:crypto'},
   {from: 'src/', banned: (s, f) => /^(sodium-native|@oqs\/liboqs-js|mceliece-nist|pqclean)/.test(s) && !f.includes('/src/crypto/'), reason: 'cryptographic libraries are reached only through src/crypto/ adapters'},
   {from: 'resolver/', banned: (s) => /(^|\/)router\//.test(s), reason: 'resolver and router talk only at run time over src/ipc; neither imports the other'},
   {from: 'router/', banned: (s) => /(^|\/)resolver\//.test(s), reason: 'resolver and router talk only at run time over src/ipc; neither imports the other'},
+  {from: 'monitor/', banned: (s) => /(^|\/)resolver\//.test(s), reason: 'the root monitor starts the resolver as a process and never runs DNS-parsing code itself'},
+  {from: 'resolver/', banned: (s) => /(^|\/)monitor\//.test(s) && !/monitor\/worker-link\.js$/.test(s), reason: 'workers use only the worker side of the monitor link'},
+  {from: 'router/', banned: (s) => /(^|\/)monitor\//.test(s) && !/monitor\/worker-link\.js$/.test(s), reason: 'workers use only the worker side of the monitor link'},
 ]
 
 test('every import respects the folder boundaries', () => {
   const violations: string[] = []
-  for (const dir of ['src', 'resolver', 'router']) {
+  for (const dir of ['src', 'resolver', 'router', 'monitor']) {
     for (const file of listFiles(dir, '.ts')) {
       const rel = relative(REPO_ROOT, file)
       for (const spec of importsOf(file)) {
