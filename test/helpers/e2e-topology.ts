@@ -116,12 +116,13 @@ export class E2eTopology {
     for (const dir of this.etcDirs) rmSync(dir, {recursive: true, force: true})
   }
 
-  constructor() {
+  /** `label` names the namespaces `pqct-<pid>-<label>cli`, `...srv`, `...dns` (other tests pass their own). */
+  constructor(label = 'e2e') {
     removeStaleEtcNetns()
     process.on('exit', this.onExit)
-    this.client = this.lab.addNamespace('e2ecli')
-    this.server = this.lab.addNamespace('e2esrv')
-    this.dns = this.lab.addNamespace('e2edns')
+    this.client = this.lab.addNamespace(`${label}cli`)
+    this.server = this.lab.addNamespace(`${label}srv`)
+    this.dns = this.lab.addNamespace(`${label}dns`)
     try {
       this.link()
     } catch (err) {

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {KEYPORT_PQC_DEFAULT, PQCPORT_PQC_DEFAULT} from '../../../src/constants.js'
-import {readConfigHost, readConfigPorts} from '../../../router/keys/config-dir.js'
-import {startServer} from '../../../router/server/run.js'
+import {startServerMonitor} from '../../../monitor/server-monitor.js'
+import {PQC_CONFIG_FILE_DEFAULT, WORKER_USER} from '../../../src/constants.js'
+import {effectiveConfig, givenFlags, loadConfigFile, valuesOf} from '../../config-file.js'
 import {BaseCommand} from '../../base-command.js'
 import {configDirFlag, keydirFlag, keyportFlag, pqcportFlag} from '../../key-flags.js'
 import {SERVER_PID_FILE, claimPidFile, releasePidFile} from '../../pid-file.js'
@@ -15,7 +15,10 @@ export default class ServerStart extends BaseCommand {
   static override description = `serves the key port (static key as Merkle nodes, ephemeral keys per 30 s slot) and the crypto
 port (handshakes and tunnels). decrypted packets appear on the TUN device from the client's pool
 address (10.42.x.y) to the TUN address, or to --host-ip (server-in-a-bottle). ports come from the
-flags, else the config directory, else 624 and 584. stops cleanly on SIGINT or SIGTERM.`
+flags, else the config directory, else 624 and 584. this process stays root: it opens the TUN,
+binds the ports, opens the key files and programs nftables (accept for both ports, masquerade for
+server-in-a-bottle); the router runs as a worker under --user with no capabilities, reading the
+keys from the descriptors it was handed. stops cleanly on SIGINT or SIGTERM.`
 
   static override examples = [
     '<%= config.bin %> server start',
@@ -23,6 +26,7 @@ flags, else the config directory, else 624 and 584. stops cleanly on SIGINT or S
   ]
 
   static override flags = {
+    config: Flags.string({description: `configuration file, pqc.conf(5) [default: ${PQC_CONFIG_FILE_DEFAULT}, if it exists]`, helpValue: 'FILE'}),
     keydir: keydirFlag,
     'config-dir': configDirFlag,
     pqcport: pqcportFlag,
@@ -34,27 +38,39 @@ flags, else the config directory, else 624 and 584. stops cleanly on SIGINT or S
     'host-ip': Flags.string({description: 'inner destination of decrypted packets (server-in-a-bottle); default: config dir `host`, else the TUN address', helpValue: 'IP'}),
     'control-socket': Flags.string({description: 'control socket answering `pqc status`', default: DEFAULT_SERVER_SOCKET, helpValue: 'PATH'}),
     'pid-file': Flags.string({description: 'where the pid is recorded for `pqc server stop`', default: SERVER_PID_FILE, helpValue: 'PATH'}),
+    'masquerade-if': Flags.string({description: 'with --host-ip: the interface toward it, where the bottle masquerade applies', helpValue: 'IFNAME'}),
+    user: Flags.string({description: 'user the router worker runs as (created by `pqc install`)', default: WORKER_USER, helpValue: 'NAME'}),
+    privsep: Flags.boolean({description: 'run the worker as --user (--no-privsep: keep this process\'s user; for debugging)', default: true, allowNo: true}),
+    nft: Flags.boolean({description: 'program the nftables table inet pqconnect (accept the ports, bottle masquerade)', default: true, allowNo: true}),
     verbose: Flags.boolean({char: 'v', description: 'log more', default: false}),
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(ServerStart)
-    const cfg = readConfigPorts(flags['config-dir'])
+    const {flags, metadata} = await this.parse(ServerStart)
+    // Flags, then the configuration file, then the config directory ($KEYPATH for keydir), then defaults.
+    const s = valuesOf(effectiveConfig({server: givenFlags('server', flags, metadata)}, loadConfigFile(flags.config)).server)
     claimPidFile(flags['pid-file'])
-    const server = await startServer({
-      keydir: flags.keydir,
+    const hostIp = s['host-ip']
+    const server = await startServerMonitor({
+      keydir: s.keydir,
       controlSocket: flags['control-socket'],
-      pqcPort: flags.pqcport ?? cfg.pqcPort ?? PQCPORT_PQC_DEFAULT,
-      keyPort: flags.keyport ?? cfg.keyPort ?? KEYPORT_PQC_DEFAULT,
-      bind: flags.bind,
-      tunName: flags.tun,
-      tunCidr: flags['tun-addr'],
-      mtu: flags.mtu,
-      hostIp: flags['host-ip'] ?? readConfigHost(flags['config-dir']),
+      pqcPort: s.pqcport,
+      keyPort: s.keyport,
+      bind: s.bind,
+      tunName: s.tun,
+      tunCidr: s['tun-addr'],
+      mtu: s.mtu,
+      ...(hostIp === undefined ? {} : {hostIp}),
+      ...(flags['masquerade-if'] === undefined ? {} : {masqueradeIfname: flags['masquerade-if']}),
       verbose: flags.verbose,
+      user: flags.privsep && process.getuid?.() === 0 ? flags.user : undefined,
+      nft: flags.nft,
+    }).catch((error: unknown) => {
+      releasePidFile(flags['pid-file'])
+      throw error
     })
     await waitForSignal()
-    server.close()
+    await server.stop()
     releasePidFile(flags['pid-file'])
   }
 }

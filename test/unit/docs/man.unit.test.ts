@@ -69,7 +69,12 @@ interface FlagDef {
   char?: string
   default?: unknown
   helpValue?: string
+  /** A boolean with a --no- form; a default-true one is documented by its --no-NAME form. */
+  allowNo?: boolean
 }
+
+/** The spelling a page must use for a flag: --no-NAME for a default-on negatable boolean. */
+const documentedName = (name: string, f: FlagDef): string => (f.allowNo === true && f.default === true ? `no-${name}` : name)
 
 interface CommandClass {
   summary?: string
@@ -178,7 +183,7 @@ test('every command, flag, argument and default is documented in the page that c
       }
       const text = sec.lines.join('\n')
       for (const [name, f] of Object.entries(c.flags)) {
-        if (!hasFlag(text, name)) problems.push(`${page} pqc ${c.id}: --${name} not mentioned`)
+        if (!hasFlag(text, documentedName(name, f))) problems.push(`${page} pqc ${c.id}: --${documentedName(name, f)} not mentioned`)
         if (f.char !== undefined && !hasChar(text, f.char)) problems.push(`${page} pqc ${c.id}: -${f.char} not mentioned`)
       }
       for (const arg of Object.keys(c.cls.args ?? {})) {
@@ -188,9 +193,9 @@ test('every command, flag, argument and default is documented in the page that c
       // The detail page has an options list: one item per flag, with its value name and default.
       const items = definitionItems(sec.lines)
       for (const [name, f] of Object.entries(c.flags)) {
-        const item = items.find((it) => hasFlag(it.term, name))
+        const item = items.find((it) => hasFlag(it.term, documentedName(name, f)))
         if (item === undefined) {
-          problems.push(`${page} pqc ${c.id}: no "* **--${name}**...:" item`)
+          problems.push(`${page} pqc ${c.id}: no "* **--${documentedName(name, f)}**...:" item`)
           continue
         }
         if (f.type === 'option' && f.helpValue !== undefined && !item.term.includes(f.helpValue)) {
@@ -204,7 +209,9 @@ test('every command, flag, argument and default is documented in the page that c
       // ...and documents no flag the command does not have.
       for (const it of items) {
         for (const m of it.term.matchAll(/--([a-z][a-z0-9-]*)/g)) {
-          if (!(m[1]! in c.flags)) problems.push(`${page} pqc ${c.id}: documents --${m[1]}, which the command does not have`)
+          const negated = /^no-(.+)$/.exec(m[1]!)?.[1]
+          const known = m[1]! in c.flags || (negated !== undefined && c.flags[negated]?.allowNo === true)
+          if (!known) problems.push(`${page} pqc ${c.id}: documents --${m[1]}, which the command does not have`)
         }
       }
     }
