@@ -14,10 +14,10 @@ import type {MonitorRequest} from '../src/ipc/monitor-requests.js'
 import {type ClientNftConfig, type SteeredServer, renderClientRuleset} from '../src/nft/client-ruleset.js'
 import {createLogger} from '../router/log.js'
 import {loadAddon} from '../router/native/addon.js'
-import {configureLink} from '../router/net/link.js'
 import {applyRuleset, removeTable} from '../router/nft/apply.js'
 import {type WorkerIds, lookupUser, prepareSocketPath, prepareWorkerDir, workerEntry} from './host.js'
 import {Supervisor} from './supervisor.js'
+import {TunKeeper} from './tun-keeper.js'
 
 export interface ClientMonitorOptions {
   tunName: string
@@ -59,6 +59,7 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
   // Inherited by every worker: no exec can gain privilege back (setuid binaries, file caps).
   if (ids !== undefined) addon.noNewPrivs()
   const fds: number[] = []
+  let tun: TunKeeper | undefined
   const supervisors: Supervisor[] = []
   let tableApplied = false
   const nftConfig: ClientNftConfig = {
@@ -75,15 +76,14 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
         log.error((error as Error).message)
       }
     }
+    tun?.close()
     for (const fd of fds) addon.closeFd(fd)
   }
   try {
     if (o.captureDns && ids === undefined) {
       throw new LocalError('PQC_ERR_ARGUMENT', '--capture-dns needs the resolver to run as its own user (the capture exempts it by uid)', {hint: 'drop --no-privsep'})
     }
-    const tun = addon.tunOpen(o.tunName, false)
-    fds.push(tun.fd)
-    await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu})
+    tun = await TunKeeper.open(addon, o.tunName, o.tunCidr, o.mtu)
     const udp = addon.udpOpen(4, '0.0.0.0', o.port, false, UDP_SOCKET_BUFFER_BYTES)
     fds.push(udp)
     const family = isIP(o.resolver.listen.host) === 6 ? 6 : 4
@@ -118,6 +118,7 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
     // Both at once: ordinary names resolve as soon as the resolver is up; until the router's
     // control socket answers, the resolver refuses pq1 names (SERVFAIL) rather than guess.
     await Promise.all([router.start(), resolver.start()])
+    tun.watch(log, (fd) => router.restartWith({tun: fd}))
     log.info(`workers: router ${router.pid}, resolver ${resolver.pid}${ids === undefined ? '' : ` as ${ids.user}`}; nftables ${o.nft ? 'on' : 'off'}`)
     return {routerPid: () => router.pid, resolverPid: () => resolver.pid, stop: cleanup}
   } catch (error) {

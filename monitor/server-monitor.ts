@@ -10,11 +10,11 @@ import {renderServerRuleset} from '../src/nft/server-ruleset.js'
 import {KEY_FIELDS, openKeyFiles} from '../router/keys/keydir.js'
 import {createLogger} from '../router/log.js'
 import {loadAddon} from '../router/native/addon.js'
-import {configureLink} from '../router/net/link.js'
 import {applyRuleset, removeTable} from '../router/nft/apply.js'
 import {networkOf} from './client-monitor.js'
 import {type WorkerIds, lookupUser, prepareSocketPath, workerEntry} from './host.js'
 import {Supervisor} from './supervisor.js'
+import {TunKeeper} from './tun-keeper.js'
 
 export interface ServerMonitorOptions {
   keydir: string
@@ -45,6 +45,7 @@ export async function startServerMonitor(o: ServerMonitorOptions): Promise<Runni
   if (ids !== undefined) addon.noNewPrivs()
   const fds: number[] = []
   let supervisor: Supervisor | undefined
+  let tun: TunKeeper | undefined
   let tableApplied = false
   const cleanup = async (): Promise<void> => {
     await supervisor?.stop()
@@ -55,14 +56,13 @@ export async function startServerMonitor(o: ServerMonitorOptions): Promise<Runni
         log.error((error as Error).message)
       }
     }
+    tun?.close()
     for (const fd of fds) addon.closeFd(fd)
   }
   try {
     const keyFds = openKeyFiles(o.keydir)
     fds.push(...Object.values(keyFds))
-    const tun = addon.tunOpen(o.tunName, false)
-    fds.push(tun.fd)
-    await configureLink(tun.name, {addresses: [o.tunCidr], mtu: o.mtu})
+    tun = await TunKeeper.open(addon, o.tunName, o.tunCidr, o.mtu)
     const pqc = addon.udpOpen(4, o.bind, o.pqcPort, false, UDP_SOCKET_BUFFER_BYTES)
     fds.push(pqc)
     const key = addon.udpOpen(4, o.bind, o.keyPort, false, UDP_SOCKET_BUFFER_BYTES)
@@ -85,6 +85,8 @@ export async function startServerMonitor(o: ServerMonitorOptions): Promise<Runni
       onRequest: () => undefined,
     })
     await supervisor.start()
+    const sup = supervisor
+    tun.watch(log, (fd) => sup.restartWith({tun: fd}))
     log.info(`router worker ${supervisor.pid}${ids === undefined ? '' : ` as ${ids.user}`}; nftables ${o.nft ? 'on' : 'off'}`)
     return {routerPid: () => supervisor?.pid, stop: cleanup}
   } catch (error) {

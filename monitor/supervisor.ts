@@ -135,6 +135,21 @@ export class Supervisor {
     }, lived >= WORKER_STABLE_MS ? WORKER_RESTART_MIN_MS : this.#delayMs)
   }
 
+  /**
+   * Replaces some handed descriptors (a recreated TUN device) and restarts the worker on them at
+   * once; the caller closes the old descriptors afterwards.
+   */
+  async restartWith(fds: Record<string, number>): Promise<void> {
+    Object.assign(this.#s.fds, fds)
+    const child = this.#child
+    if (this.#stopping || child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    this.#startedAt = 0 // counts as a long-lived worker: restarted after the minimum delay
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve())
+      child.kill('SIGKILL')
+    })
+  }
+
   /** SIGTERM, then SIGKILL after WORKER_STOP_TIMEOUT_MS; no restart. */
   async stop(): Promise<void> {
     this.#stopping = true

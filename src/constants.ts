@@ -290,5 +290,7 @@ export const WORKER_STOP_TIMEOUT_MS = 3000
 export const WORKER_READY_TIMEOUT_MS = 30_000
 /** Steer requests waiting while nft runs (only the newest set matters: older ones are dropped). */
 export const MONITOR_MAX_PENDING_STEERS = 1
+/** How often the monitor checks that its TUN device still exists (an admin may delete it). */
+export const TUN_WATCH_INTERVAL_MS = 1000
 /** Listen backlog of the DNS-over-TCP socket the monitor binds for the resolver. */
 export const DNS_TCP_BACKLOG = 128

@@ -73,7 +73,7 @@ export async function startClient(topo: E2eTopology, ns: string, upstream: strin
   ensureWorkerUser()
   mkdirSync(dir, {recursive: true})
   const s = topo.start('pqc client', ns, process.execPath, [PQC_BIN, 'client', 'start', '--upstream', upstream,
-    '--listen', `${CLIENT_LISTEN}:53`, '--cache-dir', join(dir, 'cache'),
+    '--listen', `${CLIENT_LISTEN}:53`, ...(extra.includes('--cache-dir') ? [] : ['--cache-dir', join(dir, 'cache')]),
     '--router-socket', join(dir, 'run', 'router.sock'), '--control-socket', join(dir, 'run', 'control.sock'), '--pid-file', join(dir, 'client.pid'), ...extra])
   await topo.waitReady(s, `${CLIENT_TUN} and the resolver on ${CLIENT_LISTEN}:53`, async () =>
     (await topo.hasLink(ns, CLIENT_TUN)) && (await topo.listening(ns, 'udp', 53)), DAEMON_READY_TIMEOUT_MS)

@@ -222,6 +222,57 @@ test('--capture-dns: an application that hard-codes the upstream still gets the 
   assert.match(last, /^10\.43\.\d+\.\d+$/, `dig @${E2E_NET.dnsIp} www.test (captured into our resolver): ${r.stdout} ${r.stderr}${logs()}`)
 })
 
+test('a vanished TUN device (ip link delete) is recreated on both sides and the tunnel works again', async () => {
+  for (const [ns, dev] of [[net().client, CLIENT_TUN], [net().server, 'pqcserv0']] as const) {
+    const t0 = Date.now()
+    execFileSync('ip', ['-n', ns, 'link', 'delete', dev])
+    await waitFor(`${dev} to be recreated`, 10_000, async () => ((await net().hasLink(ns, dev)) ? true : undefined))
+    const back = Date.now() - t0
+    await waitFor(`curl after ${dev} was recreated`, 60_000, async () => ((await curlWww(10)).ok ? true : undefined))
+    console.log(`${dev} deleted: recreated after ${back} ms, curl works ${Date.now() - t0} ms after the delete`)
+    assert.ok(back <= 5000, `${dev} recreated after ${back} ms`)
+  }
+})
+
+test('a full disk for the key cache: the key cannot be cached, the tunnel comes up anyway', async () => {
+  const {uid, gid} = pq()
+  const cache = join(tmp, 'full-cache')
+  execFileSync('mkdir', ['-p', cache])
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=64k,mode=0700,uid=${uid},gid=${gid}`, 'pqc-test-full', cache])
+  try {
+    execFileSync('sh', ['-c', `dd if=/dev/zero of=${cache}/fill bs=4k count=64 2>/dev/null || true`])
+    await client.stop()
+    client = await startClient(net(), net().client, `${E2E_NET.dnsIp}:53`, join(tmp, 'client'), ['--cache-dir', cache])
+    await waitFor('curl with a full cache directory', 60_000, async () => ((await curlWww(20)).ok ? true : undefined))
+    assert.match(client.log(400), /key cache: cannot write to .*ENOSPC/, 'the failed cache write is logged')
+    assert.deepEqual(readdirSync(cache), ['fill'], 'no partial key file left in the cache')
+  } finally {
+    await client.stop()
+    execFileSync('umount', [cache])
+  }
+  client = await startClient(net(), net().client, `${E2E_NET.dnsIp}:53`, join(tmp, 'client'))
+  await waitFor('plain.test after the restart', 10_000, plainAnswer)
+})
+
+test('no log line of any process carries key material (hex or base64 of the secret key files)', () => {
+  const text = net().logs(1_000_000)
+  const secrets = ['mceliece_sk', 'x25519_sk', 'session_key'].map((f) => readFileSync(join(keys.keydir, f)))
+  const needles: string[] = []
+  for (const sk of secrets) {
+    for (let off = 0; off + 16 <= Math.min(sk.length, 4096); off += 16) {
+      const piece = sk.subarray(off, off + 16)
+      needles.push(piece.toString('hex'), piece.toString('base64').slice(0, 20))
+    }
+  }
+  const found = needles.filter((n) => text.includes(n))
+  assert.deepEqual(found, [], 'secret key bytes appear in the logs')
+  // Nothing that looks like a raw 32-byte value either, except the public key hash.
+  const long = [...text.matchAll(/[0-9a-f]{64}/g)].map((m) => m[0]).filter((h) => h !== keys.keyHashHex)
+  assert.deepEqual(long, [], 'a 64-hex-digit value other than the public key hash is logged')
+  assert.ok(text.length > 1000, `the logs were captured (${text.length} characters): the scan is not blind`)
+  console.log(`log scan: ${text.length} characters of logs from ${text.split('\n--- ').length} processes, ${needles.length} secret fragments searched: none found`)
+})
+
 test('a clean stop removes the table and leaves the ruleset byte-identical to before the start', async () => {
   const st = await client.stop()
   assert.equal(st.code, 0, `pqc client start exit: ${JSON.stringify(st)}${logs()}`)

@@ -60,6 +60,8 @@ then removes its nftables table and the TUN device.`
     })
     cfg.controlSocket ??= DEFAULT_CONTROL_SOCKET
     claimPidFile(flags['pid-file'])
+    // Listen for SIGTERM/SIGINT before starting: a stop during start-up still cleans up.
+    const signalled = waitForSignal()
     const monitor = await startClientMonitor({
       tunName: c.tun, tunCidr: c['tun-addr'], port: c.port, cacheDir: c['cache-dir'],
       routerSocket: flags['router-socket'], mtu: c.mtu, verbose: flags.verbose,
@@ -70,7 +72,7 @@ then removes its nftables table and the TUN device.`
       throw error
     })
     this.logToStderr(`client: resolver on ${formatHostPort(cfg.listen)}, upstreams ${cfg.upstreams.map(formatHostPort).join(', ')}`)
-    await waitForSignal()
+    await signalled
     await monitor.stop()
     releasePidFile(flags['pid-file'])
   }

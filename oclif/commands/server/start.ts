@@ -51,6 +51,8 @@ keys from the descriptors it was handed. stops cleanly on SIGINT or SIGTERM.`
     const s = valuesOf(effectiveConfig({server: givenFlags('server', flags, metadata)}, loadConfigFile(flags.config)).server)
     claimPidFile(flags['pid-file'])
     const hostIp = s['host-ip']
+    // Listen for SIGTERM/SIGINT before starting: a stop during start-up still cleans up.
+    const signalled = waitForSignal()
     const server = await startServerMonitor({
       keydir: s.keydir,
       controlSocket: flags['control-socket'],
@@ -69,7 +71,7 @@ keys from the descriptors it was handed. stops cleanly on SIGINT or SIGTERM.`
       releasePidFile(flags['pid-file'])
       throw error
     })
-    await waitForSignal()
+    await signalled
     await server.stop()
     releasePidFile(flags['pid-file'])
   }
