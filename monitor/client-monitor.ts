@@ -34,6 +34,8 @@ export interface ClientMonitorOptions {
   /** Program nftables (steering, inbound drop, optional DNS capture). */
   nft: boolean
   captureDns: boolean
+  /** Steer forwarded flows too (client-in-a-bottle: this host is the gateway of others). */
+  steerForwarded?: boolean
   inboundAllow?: {tcp?: number[]; udp?: number[]}
 }
 
@@ -65,6 +67,7 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
   const nftConfig: ClientNftConfig = {
     tunName: o.tunName, tunAddr: o.tunCidr.split('/')[0]!, poolCidr: networkOf(o.tunCidr),
     ...(o.inboundAllow === undefined ? {} : {inboundAllow: o.inboundAllow}),
+    ...(o.steerForwarded === true ? {steerForwarded: true} : {}),
     ...(o.captureDns ? {captureDns: {address: o.resolver.listen.host, port: o.resolver.listen.port, exemptUid: ids?.uid ?? 0}} : {}),
   }
   const cleanup = async (): Promise<void> => {
