@@ -93,6 +93,15 @@ export const KEYPORT_PQC_DEFAULT = 584
 /** Packets of one epoch a receiver may skip ahead before it stops deriving keys. */
 export const RECV_LOOKAHEAD_MAX_PACKETS = 1024
 /**
+ * After a burst of loss (a flooded socket buffer drops thousands in a row), a receiver may jump
+ * this far past its highest authenticated index, at most once per RECV_FAR_JUMP_INTERVAL_S: the
+ * skipped keys cost ~0.5 us each to derive (before the tag is checked) and are erased at once,
+ * so a forger costs us at most ~35 ms of CPU per second per tunnel. Without it the tunnel stalls
+ * until the sender's next epoch (up to 30 s) and the client's dead-peer timer re-handshakes.
+ */
+export const RECV_FAR_LOOKAHEAD_MAX_PACKETS = 16384
+export const RECV_FAR_JUMP_INTERVAL_S = 0.25
+/**
  * Packets below the highest authenticated index of an epoch whose keys a receiver keeps for
  * reordered datagrams (section 14 item 16); older unused keys are erased. Keys held per epoch are
  * at most this + CHAIN_KEY_NUM_PACKETS (32 bytes each).

@@ -9,9 +9,15 @@ import {CHAIN_KEY_NUM_PACKETS, KLEN} from '../constants.js'
 import {kdf} from '../crypto/kdf.js'
 import {wipe} from '../crypto/wipe.js'
 
-/** Keys derived past a chain's end, not yet part of it: indices `from` .. `from + keys.length - 1`. */
+/**
+ * Batches derived past a chain's end, not yet part of it: indices `from` .. `end - 1`, of which
+ * the keys from `keysFrom` on are kept (`keys[i]` is index keysFrom + i); those below were erased
+ * as soon as they were derived (a far jump keeps only the reorder window).
+ */
 export interface ChainExtension {
   readonly from: number
+  readonly keysFrom: number
+  readonly end: number
   readonly keys: Buffer[]
   /** The chain key after these batches. */
   readonly chainKey: Buffer
@@ -78,17 +84,23 @@ export class EpochChain {
    * Batches covering `index`, derived from a copy of the state; the chain is unchanged. Undefined
    * when `index` is already derived or the chain is wiped. The caller commits or wipes the result.
    */
-  extendTo(index: number): ChainExtension | undefined {
+  extendTo(index: number, keepFrom = 0): ChainExtension | undefined {
     if (index < this.derived || this.chainKey === undefined) return undefined
     const keys: Buffer[] = []
     let c: Buffer = this.chainKey
-    while (this.derived + keys.length <= index) {
+    let end = this.derived
+    // Keys below keepFrom (never above index) are erased at once: only the window is held.
+    const keysFrom = Math.max(this.derived, Math.min(keepFrom, index))
+    while (end <= index) {
       const out = kdf(CHAIN_KEY_NUM_PACKETS + 1, c)
       if (c !== this.chainKey) wipe(c)
       c = out[0]!
-      for (let i = 1; i <= CHAIN_KEY_NUM_PACKETS; i++) keys.push(out[i]!)
+      for (let i = 1; i <= CHAIN_KEY_NUM_PACKETS; i++, end++) {
+        if (end >= keysFrom) keys.push(out[i]!)
+        else wipe(out[i])
+      }
     }
-    return {from: this.derived, keys, chainKey: c}
+    return {from: this.derived, keysFrom, end, keys, chainKey: c}
   }
 
   /** Make an extension part of the chain: the old C is erased (7.2 "erase C"). */
@@ -99,8 +111,8 @@ export class EpochChain {
     }
     wipe(this.chainKey)
     this.chainKey = ext.chainKey
-    ext.keys.forEach((k, i) => this.keys.set(ext.from + i, k))
-    this.derived += ext.keys.length
+    ext.keys.forEach((k, i) => this.keys.set(ext.keysFrom + i, k))
+    this.derived = ext.end
   }
 
   /** The key of a derived, unused index (still held by the chain), or undefined. */

@@ -8,7 +8,10 @@
  * 90-unused-keys stall), and every chain is erased EPOCH_TIMEOUT_S after its creation (7.6).
  * A candidate must be committed or discarded before any other call.
  */
-import {EPOCH_TIMEOUT_S, MAX_EPOCHS, RECV_LOOKAHEAD_MAX_PACKETS, RECV_REORDER_WINDOW_PACKETS} from '../constants.js'
+import {
+  EPOCH_TIMEOUT_S, MAX_EPOCHS, RECV_FAR_JUMP_INTERVAL_S, RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_LOOKAHEAD_MAX_PACKETS,
+  RECV_REORDER_WINDOW_PACKETS,
+} from '../constants.js'
 import {wipe} from '../crypto/wipe.js'
 import {EpochChain, type ChainExtension, type HeldSecret, wipeExtension} from './epoch-chain.js'
 
@@ -58,6 +61,10 @@ export interface ReceiveEpochStatus {
 export class ReceiveRatchet {
   /** Live chains, ascending by epoch; never more than MAX_EPOCHS. */
   private epochs: ReceiveEpoch[] = []
+  /** When the last far jump (past RECV_LOOKAHEAD_MAX_PACKETS) was tried, verified or not. */
+  private lastFarJump = Number.NEGATIVE_INFINITY
+  /** Far jumps tried, for status and tests. */
+  farJumps = 0
 
   /** The chain of epoch 0 exists from the start (7.6). The root is consumed: wiped here. */
   constructor(root: Uint8Array, now: number) {
@@ -91,21 +98,24 @@ export class ReceiveRatchet {
     })
   }
 
-  /** Select (and if needed derive, on copies) the key for (epoch, index). Changes nothing. */
-  prepare(epoch: number, index: number): ReceiveCandidate | ReceiveDrop {
+  /**
+   * Select (and if needed derive, on copies) the key for (epoch, index). Changes no key state;
+   * `now` (monotonic seconds) paces far jumps, which it records as tried.
+   */
+  prepare(epoch: number, index: number, now = Number.NEGATIVE_INFINITY): ReceiveCandidate | ReceiveDrop {
     const newest = this.epochs.at(-1)
     if (newest === undefined) return 'tunnel-dead'
-    if (epoch > newest.chain.epoch) return this.prepareFuture(newest, epoch, index)
+    if (epoch > newest.chain.epoch) return this.prepareFuture(newest, epoch, index, now)
     const target = this.epochs.find((e) => e.chain.epoch === epoch)
     if (target === undefined) return 'epoch-expired'
-    if (index > target.highest + RECV_LOOKAHEAD_MAX_PACKETS) return 'index-too-far'
+    if (index > target.highest + RECV_LOOKAHEAD_MAX_PACKETS && !this.farJumpAllowed(index - target.highest, now)) return 'index-too-far'
     if (index < target.chain.derivedEnd) {
       const key = target.chain.peek(index)
       return key === undefined ? 'replay-or-old' : {epoch, index, key, target, fresh: [], ext: undefined}
     }
-    const ext = target.chain.extendTo(index)
+    const ext = target.chain.extendTo(index, index - RECV_REORDER_WINDOW_PACKETS)
     if (ext === undefined) return 'tunnel-dead'
-    return {epoch, index, key: ext.keys[index - ext.from]!, target, fresh: [], ext}
+    return {epoch, index, key: ext.keys[index - ext.keysFrom]!, target, fresh: [], ext}
   }
 
   /** The tag did not verify: erase what was derived for the candidate; keep every live key (7.5 step 5). */
@@ -152,10 +162,18 @@ export class ReceiveRatchet {
     for (const e of this.epochs) yield* e.chain.secrets()
   }
 
+  /** A jump of `distance` past the highest index: near ones always, far ones paced. */
+  private farJumpAllowed(distance: number, now: number): boolean {
+    if (distance > RECV_FAR_LOOKAHEAD_MAX_PACKETS || !(now - this.lastFarJump >= RECV_FAR_JUMP_INTERVAL_S)) return false
+    this.lastFarJump = now
+    this.farJumps++
+    return true
+  }
+
   /** 7.5 step 2, tentatively: chains for newest+1 .. epoch, then the batches covering index. */
-  private prepareFuture(newest: ReceiveEpoch, epoch: number, index: number): ReceiveCandidate | ReceiveDrop {
+  private prepareFuture(newest: ReceiveEpoch, epoch: number, index: number, now: number): ReceiveCandidate | ReceiveDrop {
     if (epoch - newest.chain.epoch > MAX_EPOCHS - 1) return 'epoch-too-far'
-    if (index > RECV_LOOKAHEAD_MAX_PACKETS - 1) return 'index-too-far'
+    if (index > RECV_LOOKAHEAD_MAX_PACKETS - 1 && !this.farJumpAllowed(index + 1, now)) return 'index-too-far'
     const fresh: ReceiveEpoch[] = []
     let prev = newest.chain
     while (prev.epoch < epoch) {
@@ -165,11 +183,11 @@ export class ReceiveRatchet {
       prev = next
     }
     const target = fresh.at(-1)
-    const ext = target?.chain.extendTo(index)
+    const ext = target?.chain.extendTo(index, index - RECV_REORDER_WINDOW_PACKETS)
     if (target === undefined || target.chain.epoch !== epoch || ext === undefined) {
       for (const f of fresh) f.chain.wipe()
       return 'tunnel-dead'
     }
-    return {epoch, index, key: ext.keys[index - ext.from]!, target, fresh, ext}
+    return {epoch, index, key: ext.keys[index - ext.keysFrom]!, target, fresh, ext}
   }
 }

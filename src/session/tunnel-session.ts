@@ -138,7 +138,7 @@ export class TunnelSession {
     const h = decodeTunnelHeader(datagram)
     if (h === undefined) return drop('malformed')
     if (!this.tid.equals(h.tid)) return drop('tid-mismatch')
-    const c = this.recv.prepare(h.epoch, h.index)
+    const c = this.recv.prepare(h.epoch, h.index, now)
     if (typeof c === 'string') return drop(c)
     const {ad, sealed, plaintextBytes} = tunnelParts(datagram)
     let payload: Buffer | undefined

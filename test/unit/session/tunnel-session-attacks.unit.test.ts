@@ -6,7 +6,9 @@ import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {test} from 'node:test'
 
-import {RECV_LOOKAHEAD_MAX_PACKETS} from '../../../src/constants.js'
+import {
+  RECV_FAR_JUMP_INTERVAL_S, RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_LOOKAHEAD_MAX_PACKETS, RECV_REORDER_WINDOW_PACKETS,
+} from '../../../src/constants.js'
 import {type SealResult, TunnelSession} from '../../../src/session/tunnel-session.js'
 import {encodeTunnelHeader} from '../../../src/wire/tunnel.js'
 import {testAead} from '../../helpers/aead.js'
@@ -80,6 +82,9 @@ test('R-1 table: far future, other tid, truncations, bit flips; the genuine data
   rejects(server, forged(tid, 5, 0), 2, 'epoch-too-far')
   rejects(server, forged(tid, 0xffff, 0), 2, 'epoch-too-far')
   rejects(server, forged(tid, 0, 0x8000_0000), 2, 'index-too-far')
+  rejects(server, forged(tid, 0, 1 + RECV_FAR_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
+  // Past the near lookahead: one far jump is tried (it fails the tag), then they are paced.
+  rejects(server, forged(tid, 0, 1 + RECV_LOOKAHEAD_MAX_PACKETS), 2, 'auth-failed')
   rejects(server, forged(tid, 0, 1 + RECV_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
   rejects(server, forged(tid, 1, RECV_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
   rejects(server, forged(randomBytes(32), 0, 1), 2, 'tid-mismatch')
@@ -141,4 +146,37 @@ test('a receive chain is gone 120 s after creation: its epoch is rejected even w
   for (let t = 30; t <= 150; t += 30) exchange(p, t)
   assert.equal(p.server.status().recvEpochs[0]!.epoch, 2) // epochs 0 (t=0) and 1 (t=30) are over at t=150
   rejects(p.server, late, 150, 'epoch-expired')
+})
+
+test('a burst of 5000 lost datagrams: the next genuine one opens (one far jump), only the reorder window of keys is held', () => {
+  const {client, server} = makePair()
+  let t = 1
+  assert.equal(server.open(dg(client.seal(payloadOf(0), t)), t).kind, 'data')
+  for (let i = 0; i < 5000; i++) client.seal(payloadOf(i), t) // lost on the way
+  const late = dg(client.seal(payloadOf(1), t))
+  assert.equal(server.open(late, t).kind, 'data', 'the datagram after the burst opens')
+  for (let i = 0; i < 100; i++) assert.equal(server.open(dg(client.seal(payloadOf(i), t)), t).kind, 'data')
+  const held = server.status().recvEpochs.reduce((n, e) => n + e.heldKeys, 0)
+  assert.ok(held <= RECV_REORDER_WINDOW_PACKETS + 2 * 18, `${held} keys held after the jump`)
+  // Two bursts within the pacing interval: the second recovers only once the interval is over.
+  for (let i = 0; i < 3000; i++) client.seal(payloadOf(i), t)
+  const second = dg(client.seal(payloadOf(2), t))
+  assert.equal(server.open(second, t).kind, 'drop', 'paced: a second far jump in the same instant is refused')
+  t += RECV_FAR_JUMP_INTERVAL_S
+  assert.equal(server.open(dg(client.seal(payloadOf(3), t)), t).kind, 'data', 'after the interval the jump is allowed')
+})
+
+test('forged far indices cost at most one jump per interval: 10^4 forgeries in 1 s try 4 jumps and change nothing', () => {
+  const {client, server, tid} = makePair()
+  assert.equal(server.open(dg(client.seal(payloadOf(0), 1)), 1).kind, 'data')
+  const before = server.status().recvEpochs
+  let tried = 0
+  for (let i = 0; i < 10_000; i++) {
+    const r = server.open(forged(tid, 0, 2000 + (i % 10_000)), 1 + i / 10_000)
+    assert.equal(r.kind, 'drop')
+    if (r.kind === 'drop' && r.reason === 'auth-failed') tried++
+  }
+  assert.ok(tried >= 1 && tried <= Math.ceil(1 / RECV_FAR_JUMP_INTERVAL_S), `${tried} far jumps tried`)
+  assert.deepEqual(server.status().recvEpochs, before, 'the forgeries changed no receive state')
+  assert.equal(server.open(dg(client.seal(payloadOf(1), 2)), 2).kind, 'data')
 })
