@@ -37,15 +37,9 @@ for b in dnsperf dig knotd nsd dnsmasq unbound node unshare; do
 done
 
 # Compile into a private directory, so that dist/ (which others may be rebuilding) is untouched.
-# tsc emits even when some unrelated file has type errors; what matters is the resolver command.
-if [[ "${PQC_NO_BUILD:-0}" != 1 ]]; then
-  echo "[bench.sh] compiling into $PQC_BUILD" >&2
-  rm -rf "$PQC_BUILD"; mkdir -p "$PQC_BUILD/oclif/bin"
-  "$ROOT/node_modules/.bin/tsc" -p "$ROOT" --outDir "$PQC_BUILD/dist" >"$PQC_BUILD/tsc.log" 2>&1 || true
-  cp "$ROOT/package.json" "$PQC_BUILD/"
-  cp "$ROOT/oclif/bin/run.js" "$PQC_BUILD/oclif/bin/"
-  ln -s "$ROOT/node_modules" "$PQC_BUILD/node_modules"
-fi
+# shellcheck source=../private-build.sh
+source "$ROOT/test/bench/private-build.sh"
+if [[ "${PQC_NO_BUILD:-0}" != 1 ]]; then pqc_private_build "$ROOT" "$PQC_BUILD"; fi
 [[ -f "$PQC_BUILD/dist/oclif/commands/resolver/start.js" ]] || { echo "build failed, see $PQC_BUILD/tsc.log" >&2; exit 1; }
 
 bash "$HERE/harness.sh" "$MODE"
