@@ -61,12 +61,28 @@ prepare_pqc() {
 _pqc_start_client() { # NS_A: client with the key cache in $WORK/client (kept across restarts)
   local c=$WORK/client
   mkdir -p "$c"
-  rm -f "$c/router.sock" "$c/control.sock" "$c/client.pid"
+  # The workers run as pqconnect: the monitor creates run/ (and cache/ the first time) for them.
+  rm -rf "$c/run" "$c/client.pid"
   spawn_ns "$1" "$WORK/client.log" "$PQC_NODE" "$PQC_REPO/oclif/bin/run.js" client start \
     --listen "$PQC_CLIENT_LISTEN:53" --upstream "$UNDER_B:53" --tun tbpq-a --mtu "$TUN_MTU" \
-    --cache-dir "$c/cache" --router-socket "$c/router.sock" --control-socket "$c/control.sock" \
+    --cache-dir "$c/cache" --router-socket "$c/run/router.sock" --control-socket "$c/run/control.sock" \
     --pid-file "$c/client.pid" || return 1
   wait_for_link "$1" tbpq-a "$PQC_READY_S" && wait_for_listen "$1" udp 53 "$PQC_READY_S" || return 1
+  _pqc_add_workers "$PQC_READY_S" A
+}
+
+# The monitor (the PID spawn_ns recorded) forks the router and resolver workers, which do the
+# work: add their PIDs so the harness accounts their CPU (and kills them by PID if need be).
+_pqc_add_workers() { # WAIT_S A|B
+  local i w monitor
+  if [[ $2 == A ]]; then monitor=${TUN_PIDS_A[-1]}; else monitor=${TUN_PIDS_B[-1]}; fi
+  for ((i = 0; i < $1 * 10; i++)); do
+    w=$(ps -o pid= --ppid "$monitor" 2>/dev/null | xargs)
+    [[ -n $w ]] && break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2206
+  if [[ $2 == A ]]; then TUN_PIDS_A+=($w); else TUN_PIDS_B+=($w); fi
 }
 
 _pqc_resolve() { # NS_A -> TUN_ADDR_B := the internal 10.43.x.y address the proxy hands out
@@ -80,14 +96,17 @@ _pqc_resolve() { # NS_A -> TUN_ADDR_B := the internal 10.43.x.y address the prox
 # packet pays the static key fetch (McEliece public key), the ephemeral key and the handshake
 setup_pqc() {
   local a=$1 b=$2 s=$WORK/server
-  rm -rf "$WORK/client"
-  rm -f "$s/server.pid" "$s/server.sock"
+  rm -rf "$WORK/client" "$s/run"
+  rm -f "$s/server.pid"
+  # The router workers run as user pqconnect: they must be able to enter $WORK.
+  chmod o+x "$STATE_DIR" "$WORK"
   # shellcheck disable=SC2046
   spawn_ns "$b" "$WORK/server.log" "$PQC_NODE" "$PQC_REPO/oclif/bin/run.js" server start $(_pqc_keyflags) \
     --bind "$UNDER_B" --tun tbpq-b --mtu "$TUN_MTU" \
-    --pid-file "$s/server.pid" --control-socket "$s/server.sock" || return 1
+    --pid-file "$s/server.pid" --control-socket "$s/run/server.sock" || return 1
   wait_for_link "$b" tbpq-b "$PQC_READY_S" && wait_for_listen "$b" udp "$PQC_PORT" "$PQC_READY_S" &&
     wait_for_listen "$b" udp "$PQC_KEYPORT" "$PQC_READY_S" || return 1
+  _pqc_add_workers "$PQC_READY_S" B
   _pqc_start_client "$a" || return 1
   _pqc_resolve "$a" || return 1
   # B's view of A: a 10.42.0.0/16 pool address chosen at the handshake (not known yet; only
