@@ -92,6 +92,15 @@ export class EpochChain {
     // Keys below keepFrom (never above index) are erased at once: only the window is held.
     const keysFrom = Math.max(this.derived, Math.min(keepFrom, index))
     while (end <= index) {
+      if (end + CHAIN_KEY_NUM_PACKETS <= keysFrom) {
+        // A whole batch below the kept window: only its chain key (the stream's first 32 bytes,
+        // the same as KDF(19, C)[0]); its packet keys are never derived.
+        const [next] = kdf(1, c)
+        if (c !== this.chainKey) wipe(c)
+        c = next!
+        end += CHAIN_KEY_NUM_PACKETS
+        continue
+      }
       const out = kdf(CHAIN_KEY_NUM_PACKETS + 1, c)
       if (c !== this.chainKey) wipe(c)
       c = out[0]!

@@ -80,3 +80,20 @@ test('dropKeysBelow and wipe zero the erased buffers', () => {
   assert.ok(all.every((b) => b.every((x) => x === 0)))
   assert.equal([...chain.secrets()].length, 0)
 })
+
+test('a far extension that skips whole batches (chain keys only) gives the same key as deriving every batch', () => {
+  const full = EpochChain.fromRoot(Buffer.alloc(32, 9), 3)
+  const far = EpochChain.fromRoot(Buffer.alloc(32, 9), 3)
+  const index = 60_000
+  const a = full.extendTo(index)!
+  const b = far.extendTo(index, index - 256)!
+  assert.equal(b.keysFrom, index - 256)
+  assert.ok(b.keys.length <= 256 + 2 * 18, `${b.keys.length} keys kept`)
+  assert.deepEqual(b.keys[index - b.keysFrom], a.keys[index - a.keysFrom])
+  assert.deepEqual(b.chainKey, a.chainKey)
+  assert.equal(b.end, a.end)
+  far.commit(b)
+  assert.equal(far.derivedEnd, a.end)
+  assert.equal(far.peek(index - 257), undefined, 'nothing below the window is held')
+  assert.ok(far.peek(index) !== undefined)
+})
