@@ -12,12 +12,9 @@ import {DNS_TCP_BACKLOG, UDP_SOCKET_BUFFER_BYTES} from '../src/constants.js'
 import {LocalError} from '../src/errors.js'
 import type {MonitorRequest} from '../src/ipc/monitor-requests.js'
 import {type ClientNftConfig, type SteeredServer, renderClientRuleset} from '../src/nft/client-ruleset.js'
-import {createLogger} from '../router/log.js'
-import {loadAddon} from '../router/native/addon.js'
-import {applyRuleset, removeTable} from '../router/nft/apply.js'
-import {type WorkerIds, lookupUser, prepareSocketPath, prepareWorkerDir, workerEntry} from './host.js'
+import {prepareSocketPath, prepareWorkerDir, workerEntry} from './host.js'
+import {MonitorResources, networkOf} from './resources.js'
 import {Supervisor} from './supervisor.js'
-import {TunKeeper} from './tun-keeper.js'
 
 export interface ClientMonitorOptions {
   tunName: string
@@ -45,67 +42,33 @@ export interface RunningClientMonitor {
   stop(): Promise<void>
 }
 
-/** 10.43.0.1/16 -> 10.43.0.0/16 (the renderer wants the network). */
-export function networkOf(cidr: string): string {
-  const [addr, bits] = cidr.split('/')
-  const n = addr!.split('.').reduce((a, o) => (a << 8) + Number(o), 0) >>> 0
-  const len = Number(bits)
-  const net = len === 0 ? 0 : (n & ((0xffffffff << (32 - len)) >>> 0)) >>> 0
-  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join('.')}/${len}`
-}
-
 export async function startClientMonitor(o: ClientMonitorOptions): Promise<RunningClientMonitor> {
-  const log = createLogger('monitor', {verbose: o.verbose})
-  const addon = loadAddon()
-  const ids: WorkerIds | undefined = o.user === undefined ? undefined : lookupUser(o.user)
-  // Inherited by every worker: no exec can gain privilege back (setuid binaries, file caps).
-  if (ids !== undefined) addon.noNewPrivs()
-  const fds: number[] = []
-  let tun: TunKeeper | undefined
-  const supervisors: Supervisor[] = []
-  let tableApplied = false
+  const res = new MonitorResources(o.user, o.verbose)
+  const {addon, ids, log} = res
   const nftConfig: ClientNftConfig = {
     tunName: o.tunName, tunAddr: o.tunCidr.split('/')[0]!, poolCidr: networkOf(o.tunCidr),
     ...(o.inboundAllow === undefined ? {} : {inboundAllow: o.inboundAllow}),
     ...(o.steerForwarded === true ? {steerForwarded: true} : {}),
     ...(o.captureDns ? {captureDns: {address: o.resolver.listen.host, port: o.resolver.listen.port, exemptUid: ids?.uid ?? 0}} : {}),
   }
-  const cleanup = async (): Promise<void> => {
-    for (const s of supervisors.reverse()) await s.stop()
-    if (tableApplied) {
-      try {
-        removeTable()
-      } catch (error) {
-        log.error((error as Error).message)
-      }
-    }
-    tun?.close()
-    for (const fd of fds) addon.closeFd(fd)
-  }
   try {
     if (o.captureDns && ids === undefined) {
       throw new LocalError('PQC_ERR_ARGUMENT', '--capture-dns needs the resolver to run as its own user (the capture exempts it by uid)', {hint: 'drop --no-privsep'})
     }
-    tun = await TunKeeper.open(addon, o.tunName, o.tunCidr, o.mtu)
-    const udp = addon.udpOpen(4, '0.0.0.0', o.port, false, UDP_SOCKET_BUFFER_BYTES)
-    fds.push(udp)
+    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu)
+    const udp = res.fd(addon.udpOpen(4, '0.0.0.0', o.port, false, UDP_SOCKET_BUFFER_BYTES))
     const family = isIP(o.resolver.listen.host) === 6 ? 6 : 4
-    const dnsUdp = addon.udpOpen(family, o.resolver.listen.host, o.resolver.listen.port, false, 0)
-    fds.push(dnsUdp)
-    const dnsTcp = addon.tcpListen(family, o.resolver.listen.host, addon.udpLocalAddress(dnsUdp).port, DNS_TCP_BACKLOG)
-    fds.push(dnsTcp)
+    const dnsUdp = res.fd(addon.udpOpen(family, o.resolver.listen.host, o.resolver.listen.port, false, 0))
+    const dnsTcp = res.fd(addon.tcpListen(family, o.resolver.listen.host, addon.udpLocalAddress(dnsUdp).port, DNS_TCP_BACKLOG))
     prepareWorkerDir(o.cacheDir, ids, 0o700)
     prepareSocketPath(o.routerSocket, ids)
     if (o.resolver.controlSocket !== undefined) prepareSocketPath(o.resolver.controlSocket, ids)
-    if (o.nft) {
-      applyRuleset(renderClientRuleset(nftConfig, []))
-      tableApplied = true
-    }
-    const drop = ids === undefined ? undefined : {uid: ids.uid, gid: ids.gid}
+    if (o.nft) res.applyTable(renderClientRuleset(nftConfig, []))
+    const drop = res.drop
     const onSteer = (req: MonitorRequest): void => {
       if (req.t !== 'steer' || !o.nft) return
       const servers: SteeredServer[] = req.servers
-      applyRuleset(renderClientRuleset(nftConfig, servers))
+      res.applyTable(renderClientRuleset(nftConfig, servers))
       log.verbose(`nftables: steering ${servers.length} server(s)`)
     }
     const router = new Supervisor({
@@ -117,15 +80,15 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
       role: 'resolver', entry: workerEntry('../resolver/worker-main'), fds: {udp: dnsUdp, tcp: dnsTcp}, drop, log,
       config: {...o.resolver, routerSocket: o.routerSocket}, onRequest: () => undefined,
     })
-    supervisors.push(router, resolver)
+    res.supervisors.push(router, resolver)
     // Both at once: ordinary names resolve as soon as the resolver is up; until the router's
     // control socket answers, the resolver refuses pq1 names (SERVFAIL) rather than guess.
     await Promise.all([router.start(), resolver.start()])
     tun.watch(log, (fd) => router.restartWith({tun: fd}))
     log.info(`workers: router ${router.pid}, resolver ${resolver.pid}${ids === undefined ? '' : ` as ${ids.user}`}; nftables ${o.nft ? 'on' : 'off'}`)
-    return {routerPid: () => router.pid, resolverPid: () => resolver.pid, stop: cleanup}
+    return {routerPid: () => router.pid, resolverPid: () => resolver.pid, stop: () => res.release()}
   } catch (error) {
-    await cleanup()
+    await res.release()
     throw error
   }
 }

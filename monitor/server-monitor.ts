@@ -8,13 +8,9 @@
 import {UDP_SOCKET_BUFFER_BYTES} from '../src/constants.js'
 import {renderServerRuleset} from '../src/nft/server-ruleset.js'
 import {KEY_FIELDS, openKeyFiles} from '../router/keys/keydir.js'
-import {createLogger} from '../router/log.js'
-import {loadAddon} from '../router/native/addon.js'
-import {applyRuleset, removeTable} from '../router/nft/apply.js'
-import {networkOf} from './client-monitor.js'
-import {type WorkerIds, lookupUser, prepareSocketPath, workerEntry} from './host.js'
+import {prepareSocketPath, workerEntry} from './host.js'
+import {MonitorResources, networkOf} from './resources.js'
 import {Supervisor} from './supervisor.js'
-import {TunKeeper} from './tun-keeper.js'
 
 export interface ServerMonitorOptions {
   keydir: string
@@ -39,58 +35,37 @@ export interface RunningServerMonitor {
 }
 
 export async function startServerMonitor(o: ServerMonitorOptions): Promise<RunningServerMonitor> {
-  const log = createLogger('monitor', {verbose: o.verbose})
-  const addon = loadAddon()
-  const ids: WorkerIds | undefined = o.user === undefined ? undefined : lookupUser(o.user)
-  if (ids !== undefined) addon.noNewPrivs()
-  const fds: number[] = []
-  let supervisor: Supervisor | undefined
-  let tun: TunKeeper | undefined
-  let tableApplied = false
-  const cleanup = async (): Promise<void> => {
-    await supervisor?.stop()
-    if (tableApplied) {
-      try {
-        removeTable()
-      } catch (error) {
-        log.error((error as Error).message)
-      }
-    }
-    tun?.close()
-    for (const fd of fds) addon.closeFd(fd)
-  }
+  const res = new MonitorResources(o.user, o.verbose)
+  const {addon, ids, log} = res
   try {
     const keyFds = openKeyFiles(o.keydir)
-    fds.push(...Object.values(keyFds))
-    tun = await TunKeeper.open(addon, o.tunName, o.tunCidr, o.mtu)
-    const pqc = addon.udpOpen(4, o.bind, o.pqcPort, false, UDP_SOCKET_BUFFER_BYTES)
-    fds.push(pqc)
-    const key = addon.udpOpen(4, o.bind, o.keyPort, false, UDP_SOCKET_BUFFER_BYTES)
-    fds.push(key)
+    for (const fd of Object.values(keyFds)) res.fd(fd)
+    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu)
+    const pqc = res.fd(addon.udpOpen(4, o.bind, o.pqcPort, false, UDP_SOCKET_BUFFER_BYTES))
+    const key = res.fd(addon.udpOpen(4, o.bind, o.keyPort, false, UDP_SOCKET_BUFFER_BYTES))
     prepareSocketPath(o.controlSocket, ids)
     if (o.nft) {
-      applyRuleset(renderServerRuleset({
+      res.applyTable(renderServerRuleset({
         pqcPort: o.pqcPort, keyPort: o.keyPort, tunName: tun.name, poolCidr: networkOf(o.tunCidr),
         ...(o.hostIp === undefined ? {} : {hostIp: o.hostIp}),
         ...(o.masqueradeIfname === undefined ? {} : {masqueradeIfname: o.masqueradeIfname}),
       }))
-      tableApplied = true
     }
     const {keydir: _keydir, user: _user, nft: _nft, masqueradeIfname: _m, ...config} = o
-    supervisor = new Supervisor({
+    const supervisor = new Supervisor({
       role: 'server-router', entry: workerEntry('../router/worker/server-main'), log,
       fds: {tun: tun.fd, pqc, key, ...Object.fromEntries(KEY_FIELDS.map((f) => [f, keyFds[f]]))},
-      drop: ids === undefined ? undefined : {uid: ids.uid, gid: ids.gid},
+      drop: res.drop,
       config: {...config, keydir: '', tunName: tun.name},
       onRequest: () => undefined,
     })
+    res.supervisors.push(supervisor)
     await supervisor.start()
-    const sup = supervisor
-    tun.watch(log, (fd) => sup.restartWith({tun: fd}))
+    tun.watch(log, (fd) => supervisor.restartWith({tun: fd}))
     log.info(`router worker ${supervisor.pid}${ids === undefined ? '' : ` as ${ids.user}`}; nftables ${o.nft ? 'on' : 'off'}`)
-    return {routerPid: () => supervisor?.pid, stop: cleanup}
+    return {routerPid: () => supervisor.pid, stop: () => res.release()}
   } catch (error) {
-    await cleanup()
+    await res.release()
     throw error
   }
 }
