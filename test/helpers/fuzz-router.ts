@@ -7,6 +7,7 @@
 import {setImmediate as realImmediate} from 'node:timers/promises'
 
 import {parseAddress} from '../../router/udp/address.js'
+import {heapUsed} from './fuzz-datagrams.js'
 import {encodeEphemeralRequest, encodeStaticRequest} from '../../src/wire/keyserver.js'
 import {RouterPair, ipv4, type DatagramKind, type Direction, type ServerKeys} from './router-pair.js'
 
@@ -106,6 +107,43 @@ export const addr = (text: string): Uint8Array => parseAddress(text)!.bytes
 /** Lets in-flight work (McEliece decapsulations on the thread pool) progress without moving virtual time. */
 export async function yieldReal(): Promise<void> {
   await realImmediate()
+}
+
+export interface PumpResult {
+  /** Unhandled promise rejections seen while pumping (should be none). */
+  escapes: unknown[]
+  ms: number
+  heap0: {bytes: number; exact: boolean}
+  heap1: {bytes: number; exact: boolean}
+}
+
+/**
+ * Sends `n` fuzz datagrams from `srcs` to `to:port` with the tap recording, flushing the network
+ * every FUZZ_ROUND_DATAGRAMS (an exception in a router's receive path surfaces there and fails
+ * the test) and settling at the end (queued decapsulations finish); heap measured around it.
+ */
+export async function pumpDatagrams(fp: FuzzPair, srcs: Source[], n: number, next: () => Uint8Array, to: string, port: number): Promise<PumpResult> {
+  const escapes: unknown[] = []
+  const onRejection = (e: unknown): void => void escapes.push(e)
+  process.on('unhandledRejection', onRejection)
+  const heap0 = heapUsed()
+  fp.recording = true
+  const t0 = performance.now()
+  try {
+    for (let i = 0; i < n; i++) {
+      sendFrom(fp, srcs, i, next(), to, port)
+      if ((i + 1) % FUZZ_ROUND_DATAGRAMS === 0 || i === n - 1) {
+        fp.pair.flush()
+        await yieldReal()
+      }
+    }
+    await fp.pair.settle()
+  } finally {
+    fp.recording = false
+    process.off('unhandledRejection', onRejection)
+  }
+  const ms = performance.now() - t0
+  return {escapes, ms, heap0, heap1: heapUsed()}
 }
 
 /** After the fuzz: `count` packets each way through the legitimate tunnel; returns how many arrived. */

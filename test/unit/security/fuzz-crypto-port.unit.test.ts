@@ -10,8 +10,8 @@ import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
 
 import {INITIATION_BYTES, TUNNEL_OVERHEAD_BYTES} from '../../../src/constants.js'
-import {DatagramFuzzer, fuzzSeed, fuzzVolume, heapBound, heapUsed, rateLine} from '../../helpers/fuzz-datagrams.js'
-import {FUZZ_ROUND_DATAGRAMS, fuzzPair, legitTraffic, sendFrom, sources, yieldReal, type FuzzPair} from '../../helpers/fuzz-router.js'
+import {DatagramFuzzer, fuzzSeed, fuzzVolume, heapBound, rateLine} from '../../helpers/fuzz-datagrams.js'
+import {fuzzPair, legitTraffic, pumpDatagrams, sources, type FuzzPair} from '../../helpers/fuzz-router.js'
 import {CLIENT_PORT, CLIENT_REAL, PQC_PORT, SERVER_REAL, makeServerKeys} from '../../helpers/router-pair.js'
 
 let fp: FuzzPair
@@ -44,27 +44,7 @@ test('crypto port: random and mutated datagrams get no reply, create no state, a
   const sock0 = pair.serverSock.counters()
   const logs0 = pair.logs.length
   const timers0 = pair.clock.pending
-  const escapes: unknown[] = []
-  const onRejection = (e: unknown): void => void escapes.push(e)
-  process.on('unhandledRejection', onRejection)
-  const heap0 = heapUsed()
-  fp.recording = true
-  const t0 = performance.now()
-  try {
-    for (let i = 0; i < n; i++) {
-      sendFrom(fp, srcs, i, fuzz.next().data, SERVER_REAL, PQC_PORT)
-      if ((i + 1) % FUZZ_ROUND_DATAGRAMS === 0 || i === n - 1) {
-        pair.flush() // an exception in the router's receive path surfaces here and fails the test
-        await yieldReal()
-      }
-    }
-    await pair.settle() // every queued decapsulation finished
-  } finally {
-    fp.recording = false
-    process.off('unhandledRejection', onRejection)
-  }
-  const ms = performance.now() - t0
-  const heap1 = heapUsed()
+  const {escapes, ms, heap0, heap1} = await pumpDatagrams(fp, srcs, n, () => fuzz.next().data, SERVER_REAL, PQC_PORT)
   const hs = server.handshakes.counters
   const adm = admission()
   const d = (k: keyof typeof hs): number => hs[k] - hs0[k]
