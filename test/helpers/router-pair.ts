@@ -49,7 +49,7 @@ export async function makeServerKeys(): Promise<ServerKeys> {
 }
 
 /** Counts KEM calls in flight, so virtual time waits for real work (decapsulation ~70 ms). */
-class InFlight {
+export class InFlight {
   count = 0
   #waiters: Array<() => void> = []
   track<T>(p: Promise<T>): Promise<T> {

@@ -19,6 +19,7 @@ import {defaultHandshakeCrypto} from '../../../src/handshake/default-crypto.js'
 import {createInitiation} from '../../../src/handshake/initiator.js'
 import type {EphemeralKeySet} from '../../../src/keyserver/ephemeral-store.js'
 import {HandshakePipeline, type HandshakeSource} from '../../../router/server/handshakes.js'
+import {InFlight} from '../../helpers/router-pair.js'
 import {VirtualClock} from '../../helpers/virtual-clock.js'
 
 /** Virtual cost of one McEliece decapsulation (measured 69.9 ms per call on the CI machine). */
@@ -26,27 +27,12 @@ export const T_DEC_S = 0.07
 /** Handshakes per virtual second the server can complete. */
 export const CAPACITY_PER_S = HANDSHAKE_CONCURRENCY / T_DEC_S
 
-/** Counts real asynchronous work so virtual time waits for it. */
-class Tracker {
-  count = 0
-  #waiters: Array<() => void> = []
-  track<T>(p: Promise<T>): Promise<T> {
-    this.count++
-    return p.finally(() => {
-      if (--this.count === 0) for (const w of this.#waiters.splice(0)) w()
-    })
-  }
-  idle(): Promise<void> {
-    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve))
-  }
-}
-
 export const source = (ip: string, port: number): HandshakeSource =>
   ({address: Uint8Array.from(ip.split('.').map(Number)), port, key: ip})
 
 export class HandshakeBench {
   readonly clock = new VirtualClock()
-  readonly tracker = new Tracker()
+  readonly tracker = new InFlight()
   /** Decapsulations that cost virtual time (padding bits valid). */
   decaps = 0
   maxInFlight = 0
