@@ -188,6 +188,8 @@ export const IP_COMMAND_TIMEOUT_MS = 5000
 export const PACKET_SLOT_BYTES = 9216
 /** Packets drained per wakeup and handed to JS in one call (TUN reads, UDP recvmmsg). */
 export const READ_BATCH_PACKETS = 64
+/** Packets a router event collects before one sendBatch / writeBatch (router/out-batch.ts). */
+export const OUT_BATCH_PACKETS = 64
 /** Kernel buffer asked for on data-path UDP sockets (SO_RCVBUF/SO_SNDBUF, forced when root). */
 export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** Packets an in-memory TUN/UDP double queues per receiver before it drops (like a full kernel queue). */

@@ -9,7 +9,7 @@
  */
 import {
   CLIENT_TUN_ADDR, CONNECT_GIVE_UP_S, DEAD_PEER_S, HANDSHAKE_CONFIRM_S, HANDSHAKE_MAX_ATTEMPTS, KEEPALIVE_IDLE_LIMIT_S,
-  KEEPALIVE_INTERVAL_S, ROUTER_MAX_PACKET_BYTES, ROUTER_MAX_PEERS,
+  KEEPALIVE_INTERVAL_S, ROUTER_MAX_PEERS,
 } from '../../src/constants.js'
 import {chacha20Poly1305} from '../../src/crypto/aead.js'
 import {isMcEliecePublicKeyWellFormed, mceliece6960119} from '../../src/crypto/mceliece.js'
@@ -19,9 +19,10 @@ import {createInitiation} from '../../src/handshake/initiator.js'
 import {icmpUnreachable} from '../../src/net/icmp.js'
 import {formatIpv4, ipv4Destination, parseIpv4, rewriteIpv4Addresses} from '../../src/net/ipv4.js'
 import {TunnelSession} from '../../src/session/tunnel-session.js'
-import {tunnelTid} from '../../src/wire/tunnel.js'
+import {tunnelTidKey} from '../../src/wire/tunnel.js'
 import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
+import {OutBatch} from '../out-batch.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress, parseAddress} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
@@ -79,8 +80,9 @@ export class ClientRouter {
   readonly #tunAddr: number
   readonly #cache: KeyCache
   readonly #keyListeners = new Map<string, (d: Uint8Array) => void>()
-  readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
-  readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
+  /** Sealed datagrams and opened packets of the current event, sent/written in one call each. */
+  readonly #udpOut: OutBatch
+  readonly #tunOut: OutBatch
   readonly #confirmWaiters = new Map<ClientPeer, () => void>()
   readonly #timers: Timers
   #timer: TimerHandle | undefined
@@ -96,6 +98,8 @@ export class ClientRouter {
       if (evicted !== undefined) this.#forget(evicted)
     })
     this.#cache = new KeyCache(o.cacheDir, o.log)
+    this.#udpOut = OutBatch.forUdp(o.sock)
+    this.#tunOut = OutBatch.forTun(o.tun)
   }
 
   start(): void {
@@ -108,10 +112,12 @@ export class ClientRouter {
           this.#keyListeners.get(`${formatAddress(addressAt(batch, i))}:${batch.ports[i]!}`)?.(d)
         }
       }
+      this.#flushTun()
     })
     this.#o.tun.start((batch) => {
       const now = this.#o.clock.mono()
       for (let i = 0; i < batch.count; i++) this.#onTunPacket(packetAt(batch, i), now)
+      this.#udpOut.flush()
     })
     this.#timer = this.#timers.setInterval(() => this.tick(this.#o.clock.mono()), CLIENT_TICK_MS)
     this.#timer.unref()
@@ -190,9 +196,12 @@ export class ClientRouter {
     if (peer.state !== 'connecting') void this.#connect(peer)
   }
 
-  /** Seal and send; false when the session is over (the caller queues and reconnects). */
+  /**
+   * Seal into the event's datagram batch (the caller flushes it); false when the session is over
+   * (the caller queues and reconnects).
+   */
   #seal(peer: ClientPeer, p: Uint8Array, now: number): boolean {
-    const r = peer.session!.seal(p, now, this.#out)
+    const r = peer.session!.seal(p, now, this.#udpOut.slot())
     if (r.kind !== 'datagram') {
       this.#o.log.info(`tunnel to ${peer.name} ended (${r.reason}); handshaking again`)
       this.#dropSession(peer)
@@ -201,18 +210,18 @@ export class ClientRouter {
     peer.lastSendS = now
     peer.bytesOut += p.length
     if (p.length > 0) peer.unansweredSinceS ??= now
-    this.#o.sock.send(r.datagram, peer.realAddr, peer.pqcPort!)
+    if (!this.#udpOut.commit(r.datagram.length, peer.realAddr, peer.pqcPort!)) this.#o.sock.send(r.datagram, peer.realAddr, peer.pqcPort!)
     return true
   }
 
   #onTunnel(d: Uint8Array, address: Uint8Array, port: number, now: number): void {
-    const tid = tunnelTid(d)
-    const peer = tid === undefined ? undefined : this.peersByTid.get(Buffer.from(tid).toString('latin1'))
+    const tidKey = tunnelTidKey(d)
+    const peer = tidKey === undefined ? undefined : this.peersByTid.get(tidKey)
     if (peer?.session === undefined) {
       this.counters.tunnelDropped++
       return
     }
-    const r = peer.session.open(d, now, this.#plain)
+    const r = peer.session.open(d, now, this.#tunOut.slot())
     if (r.kind === 'drop') {
       this.counters.tunnelDropped++
       return
@@ -220,7 +229,7 @@ export class ClientRouter {
     this.counters.tunnelIn++
     peer.unansweredSinceS = undefined
     // The server's address follows authenticated packets only (section 3.4).
-    if (port === peer.pqcPort && !Buffer.from(address).equals(peer.realAddr)) peer.realAddr = Buffer.from(address)
+    if (port === peer.pqcPort && Buffer.compare(address, peer.realAddr) !== 0) peer.realAddr = Buffer.from(address)
     this.#confirmWaiters.get(peer)?.()
     if (r.kind === 'keepalive') peer.serverKeepsAlive = true
     if (r.kind !== 'data') return
@@ -230,8 +239,20 @@ export class ClientRouter {
       this.counters.tunDropped++
       return
     }
-    if (this.#o.tun.write(r.payload)) this.counters.tunOut++
-    else this.counters.tunDropped++
+    // A payload larger than a slot was opened into a fresh buffer: written on its own.
+    if (this.#tunOut.inSlot(r.payload)) this.#tunOut.commit(r.payload.length)
+    else if (!this.#o.tun.write(r.payload)) {
+      this.counters.tunDropped++
+      return
+    }
+    this.counters.tunOut++
+  }
+
+  /** Write the event's opened packets; those the TUN queue did not take count as dropped. */
+  #flushTun(): void {
+    const lost = this.#tunOut.flush()
+    this.counters.tunOut -= lost
+    this.counters.tunDropped += lost
   }
 
   /** The key channel of a static-key download, logging each quarter when verbose (issue 7). */
@@ -285,6 +306,7 @@ export class ClientRouter {
         this.#o.sock.send(init.message, peer.realAddr, peer.pqcPort)
         peer.state = 'up'
         this.#flush(peer, now)
+        this.#udpOut.flush()
         if (await this.#confirmed(peer)) {
           peer.lastConnectS = clock.mono() - peer.connectStartedS
           log.info(`tunnel ${shortHex(peer.session.tid)} to ${peer.name} up in ${peer.lastConnectS.toFixed(3)} s`)
@@ -404,6 +426,7 @@ export class ClientRouter {
       }
       if (now - peer.lastSendS >= KEEPALIVE_INTERVAL_S && now - peer.lastDataS < KEEPALIVE_IDLE_LIMIT_S) this.#seal(peer, new Uint8Array(0), now)
     }
+    this.#udpOut.flush()
   }
 
   /** One plain record per server, for `pqc status`. */

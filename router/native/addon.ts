@@ -14,8 +14,8 @@ import {LocalError} from '../../src/errors.js'
 export const READER_COUNTER = {batches: 0, packets: 1, errors: 2, truncated: 3, kernelDrops: 4, lastErrno: 5} as const
 export const READER_COUNTER_SLOTS = 6
 /** Indexes into the counters array given to tunWriteBatch / udpSendBatch. Mirrors common.h. */
-export const WRITER_COUNTER = {sent: 0, failed: 1, wouldBlock: 2, lastErrno: 3} as const
-export const WRITER_COUNTER_SLOTS = 4
+export const WRITER_COUNTER = {sent: 0, failed: 1, wouldBlock: 2, lastErrno: 3, gsoRefused: 4} as const
+export const WRITER_COUNTER_SLOTS = 5
 
 /**
  * A batch reader on a non-blocking fd, driven by libuv's poll on the JS thread. On readability it
@@ -58,9 +58,13 @@ export interface NativeAddon {
   /** Bytes sent, 0 when the socket buffer is full, or -errno. */
   udpSend(fd: number, family: 4 | 6, buf: Uint8Array, offset: number, length: number, address: Uint8Array,
     port: number): number
-  /** Datagrams consumed (sent or failed); stops at the first EAGAIN/ENOBUFS. */
+  /**
+   * Datagrams consumed (sent or failed); stops at the first EAGAIN/ENOBUFS. With `gso`, runs to one
+   * destination of one size go out as UDP GSO messages (counters[gsoRefused] = 1 if the kernel
+   * refused GSO on this socket; the datagrams were then sent one by one).
+   */
   udpSendBatch(fd: number, family: 4 | 6, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
-    addresses: Uint8Array, ports: Uint16Array, count: number, counters: Float64Array): number
+    addresses: Uint8Array, ports: Uint16Array, count: number, counters: Float64Array, gso?: boolean): number
 }
 
 const ADDON_FILE = 'pqc_native.node'

@@ -30,7 +30,9 @@ enum {
   WC_FAILED = 1,
   WC_WOULD_BLOCK = 2,
   WC_LAST_ERRNO = 3,
-  WC_COUNT = 4
+  /* Set to 1 by udpSendBatch when the kernel refused UDP GSO on this socket (EIO). */
+  WC_GSO_REFUSED = 4,
+  WC_COUNT = 5
 };
 
 /* Largest batch one JS call may hand to C, and the largest reader batch (a named bound). */

@@ -187,24 +187,66 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
 }
 
 /*
- * udpSendBatch(fd, family, buf, offsets, lengths, addresses, ports, count, counters) -> consumed.
+ * Runs of datagrams to the same address and port, all of one size except a shorter last one, go
+ * out as ONE message with UDP_SEGMENT (UDP GSO, Linux 4.18): the kernel builds one large skb and
+ * splits it as late as possible, so the IP/UDP/veth path runs once per run instead of once per
+ * datagram. The datagrams on the wire are byte for byte those of separate sends.
+ */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+/* Datagrams in one GSO message (the kernel's UDP_MAX_SEGMENTS is 64 before Linux 6.9). */
+#define GSO_MAX_SEGMENTS 64
+/* Payload bytes of one GSO message (an IPv4 UDP datagram carries at most 65507). */
+#define GSO_MAX_BYTES 65000u
+
+/* How many datagrams from k on can share one GSO message (1 = send it alone). */
+static uint32_t gso_run(const uint32_t *l, const uint8_t *addrs, const uint16_t *p, int ab, uint32_t k,
+                        uint32_t count) {
+  uint32_t n = 1, total = l[k], seg = l[k];
+  if (seg == 0) return 1;
+  while (k + n < count && n < GSO_MAX_SEGMENTS) {
+    uint32_t j = k + n;
+    if (p[j] != p[k] || memcmp(addrs + (size_t)j * ab, addrs + (size_t)k * ab, (size_t)ab) != 0) break;
+    if (l[j] > seg || l[j] == 0 || total + l[j] > GSO_MAX_BYTES) break;
+    total += l[j];
+    n++;
+    if (l[j] < seg) break; /* only the last segment may be shorter */
+  }
+  return n;
+}
+
+/*
+ * udpSendBatch(fd, family, buf, offsets, lengths, addresses, ports, count, counters[, gso])
+ *   -> consumed.
  * addresses packs 4 (IPv4) or 16 (IPv6) bytes per datagram. sendmmsg(2) in chunks; it stops at
  * EAGAIN/ENOBUFS (the rest is the caller's to drop or retry). A datagram the kernel refuses for
  * itself (EHOSTUNREACH, EMSGSIZE, EPERM from a firewall...) is counted as failed and skipped.
+ * With gso, runs go out as UDP GSO messages; a run the kernel refuses as such (no checksum
+ * offload on the route: EIO; larger than the path MTU: EINVAL) is sent again datagram by
+ * datagram, and after EIO counters[WC_GSO_REFUSED] is set so the caller stops asking.
  */
 static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 9, buf_len, n_off, n_len, n_addr, n_port, n_ctr;
-  napi_value argv[9], out;
+  size_t argc = 10, buf_len, n_off, n_len, n_addr, n_port, n_ctr;
+  napi_value argv[10], out;
   int32_t fd;
-  int family, ab;
-  uint32_t count, i, done = 0;
+  int family, ab, gso = 0;
+  uint32_t count, i, done = 0, plain_until = 0;
   void *buf, *offs, *lens, *addrs, *ports, *ctrs;
   struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
+  uint32_t packets[SEND_CHUNK];
+  struct iovec iov[SEND_CHUNK * GSO_MAX_SEGMENTS];
   struct sockaddr_storage names[SEND_CHUNK];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } control[SEND_CHUNK];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 9) {
-    pqc_throw_arg(env, "udpSendBatch(fd, family, buf, offsets, lengths, addresses, ports, count, counters)");
+    pqc_throw_arg(env, "udpSendBatch(fd, family, buf, offsets, lengths, addresses, ports, count, counters[, gso])");
     return NULL;
   }
   PQC_TRY(pqc_arg_int32(env, argv[0], "fd", &fd));
@@ -216,6 +258,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   PQC_TRY(pqc_arg_typed(env, argv[6], "ports", napi_uint16_array, &ports, &n_port));
   PQC_TRY(pqc_arg_uint32(env, argv[7], "count", &count));
   PQC_TRY(pqc_arg_typed(env, argv[8], "counters", napi_float64_array, &ctrs, &n_ctr));
+  if (argc > 9) PQC_TRY(pqc_arg_bool(env, argv[9], "gso", &gso));
   ab = addr_bytes_of(family);
   if (count > n_off || count > n_len || count > n_port || (uint64_t)count * ab > n_addr || n_ctr < WC_COUNT) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds one of the arrays, or counters too short");
@@ -231,22 +274,41 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
     }
   }
   while (done < count) {
-    uint32_t chunk = count - done < SEND_CHUNK ? count - done : SEND_CHUNK;
+    uint32_t m = 0, k = done, used_iov = 0, sent_packets = 0;
     int n;
-    for (i = 0; i < chunk; i++) {
-      uint32_t k = done + i;
-      iov[i].iov_base = (uint8_t *)buf + o[k];
-      iov[i].iov_len = l[k];
-      memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = make_sockaddr(family, (const uint8_t *)addrs + (size_t)k * ab, p[k], &names[i]);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    /* Build up to SEND_CHUNK messages, each one datagram or one GSO run. */
+    while (k < count && m < SEND_CHUNK) {
+      uint32_t run = (gso && k >= plain_until) ? gso_run(l, addrs, p, ab, k, count) : 1, j;
+      struct msghdr *h = &msgs[m].msg_hdr;
+      memset(&msgs[m], 0, sizeof msgs[m]);
+      for (j = 0; j < run; j++) {
+        iov[used_iov + j].iov_base = (uint8_t *)buf + o[k + j];
+        iov[used_iov + j].iov_len = l[k + j];
+      }
+      h->msg_name = &names[m];
+      h->msg_namelen = make_sockaddr(family, (const uint8_t *)addrs + (size_t)k * ab, p[k], &names[m]);
+      h->msg_iov = &iov[used_iov];
+      h->msg_iovlen = run;
+      if (run > 1) {
+        struct cmsghdr *c;
+        uint16_t seg = (uint16_t)l[k];
+        h->msg_control = control[m].buf;
+        h->msg_controllen = sizeof control[m].buf;
+        c = CMSG_FIRSTHDR(h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof seg);
+        memcpy(CMSG_DATA(c), &seg, sizeof seg);
+      }
+      packets[m++] = run;
+      used_iov += run;
+      k += run;
     }
-    n = sendmmsg(fd, msgs, chunk, MSG_DONTWAIT);
+    n = sendmmsg(fd, msgs, m, MSG_DONTWAIT);
     if (n > 0) {
-      done += (uint32_t)n;
-      ctr[WC_SENT] += n;
+      for (i = 0; i < (uint32_t)n; i++) sent_packets += packets[i];
+      done += sent_packets;
+      ctr[WC_SENT] += sent_packets;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -254,10 +316,19 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
       ctr[WC_WOULD_BLOCK] += 1;
       break;
     }
-    /* The first datagram of the chunk failed on its own: count it and go on with the next. */
-    ctr[WC_FAILED] += 1;
+    if (n < 0 && packets[0] > 1 && (errno == EIO || errno == EINVAL || errno == EMSGSIZE)) {
+      /* The kernel refused the run as GSO: send the same datagrams one by one. */
+      if (errno == EIO) {
+        gso = 0;
+        ctr[WC_GSO_REFUSED] = 1;
+      }
+      plain_until = done + packets[0];
+      continue;
+    }
+    /* The first message failed on its own: count its datagrams and go on with the next. */
+    ctr[WC_FAILED] += packets[0];
     ctr[WC_LAST_ERRNO] = n < 0 ? errno : 0;
-    done += 1;
+    done += packets[0];
   }
   napi_create_uint32(env, done, &out);
   return out;

@@ -7,7 +7,7 @@
  * reference client accepts and ignores it, section 13.1 item 8).
  */
 import {
-  EARLY_DATAGRAM_MAX_AGE_S, EARLY_DATAGRAMS_MAX, HANDSHAKE_CONFIRM_S, KEEPALIVE_INTERVAL_S, PASSIVE_KEEPALIVE_S, ROUTER_MAX_PACKET_BYTES,
+  EARLY_DATAGRAM_MAX_AGE_S, EARLY_DATAGRAMS_MAX, HANDSHAKE_CONFIRM_S, KEEPALIVE_INTERVAL_S, PASSIVE_KEEPALIVE_S,
   ROUTER_MAX_PEERS, SERVER_TUN_ADDR,
 } from '../../src/constants.js'
 import {chacha20Poly1305} from '../../src/crypto/aead.js'
@@ -17,9 +17,10 @@ import type {HandshakeCrypto, SessionSecrets} from '../../src/handshake/crypto.j
 import type {ServerStaticKeys} from '../../src/handshake/responder.js'
 import {formatIpv4, ipv4Destination, parseIpv4, rewriteIpv4Addresses} from '../../src/net/ipv4.js'
 import {TunnelSession} from '../../src/session/tunnel-session.js'
-import {tunnelTid} from '../../src/wire/tunnel.js'
+import {tunnelTidKey} from '../../src/wire/tunnel.js'
 import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
+import {OutBatch} from '../out-batch.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
@@ -70,8 +71,9 @@ export class ServerRouter {
   readonly #o: ServerRouterOptions
   readonly #pool: AddressPool
   readonly #innerDst: number
-  readonly #out = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
-  readonly #plain = Buffer.alloc(ROUTER_MAX_PACKET_BYTES)
+  /** Sealed datagrams and opened packets of the current event, sent/written in one call each. */
+  readonly #udpOut: OutBatch
+  readonly #tunOut: OutBatch
   #timer: TimerHandle | undefined
   /**
    * Tunnel datagrams for tids we do not know yet, kept while handshakes are in flight: a client
@@ -90,6 +92,8 @@ export class ServerRouter {
       if (evicted !== undefined) this.#remove(evicted, 'pool address recycled (idle)')
     })
     this.#innerDst = parseIpv4(o.hostIp ?? tunAddr)!
+    this.#udpOut = OutBatch.forUdp(o.sock)
+    this.#tunOut = OutBatch.forTun(o.tun)
     this.handshakes = new HandshakePipeline({
       crypto: o.crypto,
       keys: o.staticKeys,
@@ -114,10 +118,12 @@ export class ServerRouter {
         }
         // Anything else (03 00 included: unauthenticated teardown, section 14 item 3) is ignored.
       }
+      this.#flushTun()
     })
     this.#o.tun.start((batch) => {
       const now = this.#o.clock.mono()
       for (let i = 0; i < batch.count; i++) this.#onTunPacket(packetAt(batch, i), now)
+      this.#udpOut.flush()
     })
     this.#timer = (this.#o.timers ?? systemTimers).setInterval(() => this.tick(this.#o.clock.mono()), SERVER_TICK_MS)
     this.#timer.unref()
@@ -144,7 +150,9 @@ export class ServerRouter {
     this.peersByAddr.set(poolAddr, peer)
     this.#o.log.info(`handshake from ${source.key}:${source.port}: tunnel ${shortHex(secrets.tid)} -> ${formatIpv4(poolAddr)}`)
     this.#sendKeepalive(peer, now)
+    this.#udpOut.flush()
     this.#releaseEarly(tidKey, now)
+    this.#flushTun()
   }
 
   #holdEarly(tidKey: string, d: Uint8Array, address: Uint8Array, port: number, now: number): void {
@@ -165,20 +173,20 @@ export class ServerRouter {
   }
 
   #onTunnel(d: Uint8Array, address: Uint8Array, port: number, now: number): void {
-    const tid = tunnelTid(d)
-    const peer = tid === undefined ? undefined : this.peersByTid.get(Buffer.from(tid).toString('latin1'))
+    const tidKey = tunnelTidKey(d)
+    const peer = tidKey === undefined ? undefined : this.peersByTid.get(tidKey)
     if (peer === undefined) {
-      if (tid !== undefined && this.handshakes.inFlight > 0) this.#holdEarly(Buffer.from(tid).toString('latin1'), d, address, port, now)
+      if (tidKey !== undefined && this.handshakes.inFlight > 0) this.#holdEarly(tidKey, d, address, port, now)
       else this.counters.tunnelDropped++
       return
     }
-    const r = peer.session.open(d, now, this.#plain)
+    const r = peer.session.open(d, now, this.#tunOut.slot())
     if (r.kind === 'drop') {
       this.counters.tunnelDropped++
       return
     }
     // Roaming follows authenticated packets only (section 3.4).
-    peer.endpoint = Buffer.from(address)
+    if (port !== peer.port || Buffer.compare(address, peer.endpoint) !== 0) peer.endpoint = Buffer.from(address)
     peer.port = port
     peer.lastReceiveS = now
     peer.usedSinceS ??= now
@@ -194,8 +202,20 @@ export class ServerRouter {
       this.counters.tunDropped++
       return
     }
-    if (this.#o.tun.write(r.payload)) this.counters.tunOut++
-    else this.counters.tunDropped++
+    // A payload larger than a slot was opened into a fresh buffer: written on its own.
+    if (this.#tunOut.inSlot(r.payload)) this.#tunOut.commit(r.payload.length)
+    else if (!this.#o.tun.write(r.payload)) {
+      this.counters.tunDropped++
+      return
+    }
+    this.counters.tunOut++
+  }
+
+  /** Write the event's opened packets; those the TUN queue did not take count as dropped. */
+  #flushTun(): void {
+    const lost = this.#tunOut.flush()
+    this.counters.tunOut -= lost
+    this.counters.tunDropped += lost
   }
 
   #onTunPacket(p: Uint8Array, now: number): void {
@@ -209,8 +229,9 @@ export class ServerRouter {
     this.#seal(peer, p, now)
   }
 
+  /** Seal into the event's datagram batch; the caller flushes it. */
   #seal(peer: ServerPeer, p: Uint8Array, now: number): void {
-    const r = peer.session.seal(p, now, this.#out)
+    const r = peer.session.seal(p, now, this.#udpOut.slot())
     if (r.kind !== 'datagram') {
       this.#remove(peer, `tunnel ended (${r.reason})`)
       return
@@ -218,7 +239,7 @@ export class ServerRouter {
     peer.lastSendS = now
     peer.owesAnswerSinceS = undefined
     peer.bytesOut += p.length
-    this.#o.sock.send(r.datagram, peer.endpoint, peer.port)
+    if (!this.#udpOut.commit(r.datagram.length, peer.endpoint, peer.port)) this.#o.sock.send(r.datagram, peer.endpoint, peer.port)
   }
 
   #sendKeepalive(peer: ServerPeer, now: number): void {
@@ -254,6 +275,7 @@ export class ServerRouter {
         this.#sendKeepalive(peer, now)
       }
     }
+    this.#udpOut.flush()
   }
 
   #remove(peer: ServerPeer, why: string): void {

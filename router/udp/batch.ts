@@ -38,6 +38,8 @@ export class BatchUdpSocket implements UdpBind {
   private readonly sendCounters = new Float64Array(WRITER_COUNTER_SLOTS)
   private onBatch: ((batch: DatagramBatch) => void) | undefined
   private closed = false
+  /** UDP GSO for runs of a batch; off for good once the kernel refuses it on this socket. */
+  private gso = true
 
   /** Opens and binds; throws LocalError carrying the errno name (EADDRINUSE, EACCES...). */
   static open(options: BatchUdpOptions): BatchUdpSocket {
@@ -116,8 +118,15 @@ export class BatchUdpSocket implements UdpBind {
   sendBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addresses: Uint8Array,
     ports: Uint16Array, count: number): number {
     if (this.closed) return 0
-    return this.addon.udpSendBatch(this.fd, this.family, data, offsets, lengths, addresses, ports, count,
-      this.sendCounters)
+    const n = this.addon.udpSendBatch(this.fd, this.family, data, offsets, lengths, addresses, ports, count,
+      this.sendCounters, this.gso)
+    if (this.sendCounters[WRITER_COUNTER.gsoRefused] === 1) this.gso = false
+    return n
+  }
+
+  /** Whether batches still go out as UDP GSO runs (false once the kernel refused it). */
+  get segmentation(): boolean {
+    return this.gso
   }
 
   counters(): UdpCounters {

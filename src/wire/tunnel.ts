@@ -71,3 +71,13 @@ export function tunnelParts(bytes: Uint8Array): {ad: Uint8Array; sealed: Uint8Ar
     plaintextBytes: bytes.length - TUNNEL_HEADER_BYTES - TAGLEN,
   }
 }
+
+/**
+ * The tid of a tunnel datagram as a map key (32 latin1 characters), read straight from the bytes:
+ * the per-packet lookup allocates no intermediate buffer. Undefined when not a tunnel datagram.
+ */
+export function tunnelTidKey(bytes: Uint8Array): string | undefined {
+  if (!isTunnelDatagram(bytes)) return undefined
+  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1', OFF_TID, OFF_EPOCH)
+  return Buffer.from(bytes.buffer, bytes.byteOffset + OFF_TID, OFF_EPOCH - OFF_TID).toString('latin1')
+}

@@ -2,7 +2,8 @@
  * Child of udp.netns.test.ts, run as root inside one of two namespaces joined by a veth pair.
  * `recv`: binds batched sockets (IPv4 and IPv6), prints {"ready"...}, counts and checks datagrams
  * until all arrived or the flow went idle, prints its report. `send`: sends N datagrams with
- * udpSendBatch (sendmmsg), a few with the single-datagram send, over IPv4 and IPv6, and reports.
+ * udpSendBatch (sendmmsg; runs of one size to one address as UDP GSO messages), a few with the
+ * single-datagram send, over IPv4 and IPv6, and reports.
  */
 import {readFileSync} from 'node:fs'
 
@@ -163,7 +164,7 @@ async function send(total: number, dst4: string, port4: number, dst6: string, po
   v4.close()
   v6.close()
   process.stdout.write(`${JSON.stringify({
-    sent, calls, singlesSent, v6Sent, perSecond: Math.round(sent / seconds),
+    sent, calls, singlesSent, v6Sent, perSecond: Math.round(sent / seconds), gso: v4.segmentation && v6.segmentation,
     txDatagrams: c4.txDatagrams, txFailed: c4.txFailed + c6.txFailed, txQueueFull: c4.txQueueFull,
   })}\n`)
 }
