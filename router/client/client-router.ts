@@ -263,7 +263,12 @@ export class ClientRouter {
   #keyChannel(peer: ClientPeer): KeyChannel {
     const id = `${peer.realAddrText}:${peer.keyPort!}`
     return {
-      send: (d) => this.#o.sock.send(d, peer.realAddr, peer.keyPort!),
+      send: (d) => {
+        const slot = this.#udpOut.slot()
+        if (d.length <= slot.length && this.#udpOut.commit(d.length, peer.realAddr, peer.keyPort!)) slot.set(d)
+        else this.#o.sock.send(d, peer.realAddr, peer.keyPort!)
+      },
+      flush: () => this.#udpOut.flush(),
       listen: (fn) => {
         if (fn === undefined) this.#keyListeners.delete(id)
         else this.#keyListeners.set(id, fn)

@@ -16,6 +16,8 @@ import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.
 
 export interface KeyChannel {
   send(datagram: Uint8Array): void
+  /** Datagrams given to send() may wait for this (one sendBatch for a step's requests). */
+  flush?(): void
   /** Install the receiver of datagrams from the key port (replacing any earlier one). */
   listen(onDatagram: ((d: Uint8Array) => void) | undefined): void
 }
@@ -94,13 +96,21 @@ export function downloadStaticKey(ch: KeyChannel, root: Uint8Array, clock: Clock
         return
       }
       for (const d of r.datagrams) ch.send(d)
+      ch.flush?.()
       const stallInS = progressAt + stallS - clock.mono()
       timer = timers.setTimeout(step, Math.max(1, Math.ceil(Math.min(r.wakeInS, stallInS) * 1000)))
     }
+    // One step for all the answers of an event loop turn (a recvmmsg batch holds up to 64).
+    let stepQueued = false
     ch.listen((d) => {
       if (!fetch.onDatagram(d, clock.mono())) return
       progressAt = clock.mono()
-      timers.setImmediate(step)
+      if (stepQueued) return
+      stepQueued = true
+      timers.setImmediate(() => {
+        stepQueued = false
+        step()
+      })
     })
     step()
   })
@@ -119,6 +129,7 @@ export function fetchEphemeralKeys(ch: KeyChannel, tries = EPHEMERAL_FETCH_TRIES
         return
       }
       ch.send(request)
+      ch.flush?.()
       timer = timers.setTimeout(attempt, timeoutS * 1000)
     }
     ch.listen((d) => {

@@ -18,6 +18,7 @@ export function withKeyProgress(ch: KeyChannel, report: (percent: number, nodes:
   let quarter = 0
   return {
     send: (d) => ch.send(d),
+    flush: () => ch.flush?.(),
     listen: (fn) => {
       if (fn === undefined) {
         ch.listen(undefined)

@@ -10,9 +10,10 @@ import {sntrup761} from '../../src/crypto/sntrup.js'
 import {x25519Keypair} from '../../src/crypto/x25519.js'
 import {EphemeralKeyStore} from '../../src/keyserver/ephemeral-store.js'
 import type {MerkleTree} from '../../src/keys/merkle.js'
-import {answerEphemeralRequest, answerStaticRequest} from '../../src/wire/keyserver.js'
+import {answerEphemeralRequest, StaticAnswers} from '../../src/wire/keyserver.js'
 import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import type {Logger} from '../log.js'
+import {OutBatch} from '../out-batch.js'
 import {packetAt} from '../tun/device.js'
 import {addressAt} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
@@ -32,7 +33,9 @@ export class KeyServer {
   readonly store = new EphemeralKeyStore()
   readonly counters: KeyServerCounters = {staticAnswered: 0, ephemeralAnswered: 0, dropped: 0, bytesIn: 0, bytesOut: 0}
   readonly #sock: UdpBind
-  readonly #tree: MerkleTree
+  readonly #static: StaticAnswers
+  /** The answers to one receive batch, sent with one sendBatch (UDP GSO runs to each client). */
+  readonly #out: OutBatch
   readonly #clock: Clock
   readonly #rng: Rng
   readonly #log: Logger
@@ -42,7 +45,8 @@ export class KeyServer {
   /** `timers` defaults to Node's; unit tests inject virtual ones matching `clock`. */
   constructor(opts: {sock: UdpBind; tree: MerkleTree; clock: Clock; rng: Rng; log: Logger; timers?: Timers}) {
     this.#sock = opts.sock
-    this.#tree = opts.tree
+    this.#static = new StaticAnswers(opts.tree)
+    this.#out = OutBatch.forUdp(opts.sock)
     this.#clock = opts.clock
     this.#rng = opts.rng
     this.#log = opts.log
@@ -58,7 +62,7 @@ export class KeyServer {
         const req = packetAt(batch, i)
         this.counters.bytesIn += req.length
         const first = req[0]
-        const resp = first === 0xf0 ? answerStaticRequest(this.#tree, req)
+        const resp = first === 0xf0 ? this.#static.answer(req)
           : first === 0xf2 ? answerEphemeralRequest(this.store.current(this.#clock.wall()), req) : undefined
         if (resp === undefined || resp.length > req.length) {
           this.counters.dropped++
@@ -67,8 +71,11 @@ export class KeyServer {
         if (first === 0xf0) this.counters.staticAnswered++
         else this.counters.ephemeralAnswered++
         this.counters.bytesOut += resp.length
-        this.#sock.send(resp, addressAt(batch, i), batch.ports[i]!)
+        const slot = this.#out.slot()
+        if (resp.length <= slot.length && this.#out.commit(resp.length, addressAt(batch, i), batch.ports[i]!)) slot.set(resp)
+        else this.#sock.send(resp, addressAt(batch, i), batch.ports[i]!)
       }
+      this.#out.flush()
     })
   }
 

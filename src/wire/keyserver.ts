@@ -150,6 +150,34 @@ export function answerStaticRequest(tree: StaticKeySource, bytes: Uint8Array): B
 }
 
 /**
+ * answerStaticRequest with each node's response encoded once: the answers are a fixed function of
+ * (depth, pos), so a key server keeps them (at most the tree's node count, ~940 for pq1: ~1.1 MB,
+ * the key itself) instead of re-encoding a kilobyte per request.
+ */
+export class StaticAnswers {
+  readonly #tree: StaticKeySource
+  readonly #encoded = new Map<number, Buffer>()
+
+  constructor(tree: StaticKeySource) {
+    this.#tree = tree
+  }
+
+  answer(bytes: Uint8Array): Buffer | undefined {
+    const req = decodeStaticRequest(bytes, this.#tree.shape)
+    if (req === undefined) return undefined
+    const key = req.depth * 0x10000 + req.pos
+    let res = this.#encoded.get(key)
+    if (res === undefined) {
+      const node = this.#tree.node(req.depth, req.pos)
+      if (node === undefined) return undefined
+      res = encodeStaticResponse(req.depth, req.pos, node)
+      this.#encoded.set(key, res) // bounded: one entry per node of the tree
+    }
+    return res.length === bytes.length ? res : undefined
+  }
+}
+
+/**
  * The reply to an ephemeral request, or undefined (ignore it; also when no key is current).
  * Compared with the bytes really received, unlike the reference (sections 5.6 and 14 item 1).
  */

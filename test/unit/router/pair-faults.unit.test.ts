@@ -87,8 +87,9 @@ test('a lost initiation is retried after the confirmation wait; one session on t
   console.log(`# first initiation lost: tunnel up after ${up} s (${cp.handshakes} initiations)`)
   assert.equal(inits, 2)
   assert.equal(cp.handshakes, 2)
-  // About one second of download, the 1.5 s wait, then ephemeral keys and the second initiation (2 RTT).
-  assert.ok(up !== undefined && up >= 1 + HANDSHAKE_CONFIRM_S && up < 1.5 + HANDSHAKE_CONFIRM_S, `up after ${up}`)
+  // The download (a few tenths of a second), the 1.5 s wait, then ephemeral keys and the second
+  // initiation (2 RTT).
+  assert.ok(up !== undefined && up >= HANDSHAKE_CONFIRM_S && up < 1.5 + HANDSHAKE_CONFIRM_S, `up after ${up}`)
   assert.equal(pair.server.handshakes.counters.succeeded, 1)
   assert.equal(pair.server.peersByTid.size, 1)
   // The 5 packets queued before went into the first (lost) tunnel: gone, and nobody was told

@@ -45,7 +45,7 @@ test('epochs roll over for 30 virtual minutes with traffic, one handshake, bound
   const elapsed = pair.clock.mono() - start
   const epochs = Math.floor(elapsed / EPOCH_DURATION_S)
   console.log(`# ${elapsed} s: client epoch ${cp.session!.sendEpoch}, server epoch ${sp.session.sendEpoch}, most receive epochs held ${maxRecvEpochs}`)
-  assert.equal(elapsed, 1800)
+  assert.ok(Math.abs(elapsed - 1800) < 1e-6, `elapsed ${elapsed}`)
   // Every 30 s epoch was used in each direction (5 s traffic steps), ending at epoch 60 (+-1 for phase).
   assert.ok(Math.abs(cp.session!.sendEpoch - epochs) <= 1, `client epoch ${cp.session!.sendEpoch}`)
   assert.ok(Math.abs(sp.session.sendEpoch - epochs) <= 1, `server epoch ${sp.session.sendEpoch}`)

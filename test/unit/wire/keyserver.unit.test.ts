@@ -12,7 +12,7 @@ import {merkleShape} from '../../../src/keys/merkle-shape.js'
 import {
   answerEphemeralRequest, answerStaticRequest, decodeEphemeralRequest,
   decodeEphemeralResponse, decodeStaticRequest, decodeStaticResponse, encodeEphemeralRequest,
-  encodeEphemeralResponse, encodeStaticRequest, encodeStaticResponse, staticMessageLength,
+  encodeEphemeralResponse, encodeStaticRequest, encodeStaticResponse, staticMessageLength, StaticAnswers,
 } from '../../../src/wire/keyserver.js'
 import {decodeTlv, encodeTlv, tlvLength} from '../../../src/wire/tlv.js'
 import {hex, unhex} from '../../helpers/hex.js'
@@ -63,6 +63,23 @@ test('request and response have identical length 11 + L for all 938 nodes', () =
     }
   }
   assert.equal(total, 1_087_653)
+})
+
+test('StaticAnswers (encoded once per node) answers byte for byte like answerStaticRequest, twice', () => {
+  const answers = new StaticAnswers(TREE)
+  for (let round = 0; round < 2; round++) {
+    for (let d = 0; d < 4; d++) {
+      for (let p = 0; p < TREE.structure[d]!; p++) {
+        const req = encodeStaticRequest(d, p)
+        assert.deepEqual(answers.answer(req), answerStaticRequest(TREE, req))
+      }
+    }
+  }
+  const short = encodeStaticRequest(3, 5).subarray(0, 100)
+  assert.equal(answers.answer(short), undefined, 'a truncated request gets nothing')
+  const longer = Buffer.concat([encodeStaticRequest(3, 5), Buffer.alloc(1)])
+  assert.equal(answers.answer(longer), undefined, 'a padded request gets nothing (answers are exactly as long)')
+  assert.equal(answers.answer(Buffer.from([0xf0, 0x00])), undefined)
 })
 
 test('full download through the codecs reassembles the key', () => {
