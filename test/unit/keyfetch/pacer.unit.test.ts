@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {INIT_CWND_BYTES, MAX_RTO_S, MIN_CWND_BYTES, Pacer, type PacedPacket} from '../../../src/keyfetch/pacer.js'
+import {INIT_CWND_BYTES, MAX_RTO_S, MIN_CWND_BYTES, PACING_BURST_BYTES, PACING_GAIN, Pacer, type PacedPacket} from '../../../src/keyfetch/pacer.js'
 
 /**
  * Virtual link: one-way delay, a serialising bottleneck and random loss. Drives the pacer exactly
@@ -83,4 +83,25 @@ test('RTO doubles per retransmission and is capped', () => {
   assert.equal(pacer.whenRto(p, 1), 2)
   for (let i = 0; i < 20; i++) pacer.transmitted(p, 100 * i)
   assert.equal(pacer.whenRto(p, 1900), MAX_RTO_S)
+})
+
+test('pacing allows a burst of at most PACING_BURST_BYTES ahead of the schedule, then spaces sends at the rate', () => {
+  const pacer = new Pacer()
+  // One answered request gives srtt = 10 ms; open the window wide so only pacing limits.
+  const first = pacer.newPacket(1000)
+  pacer.transmitted(first, 0)
+  pacer.acknowledged(first, 0.01)
+  pacer.cwnd = 1_000_000
+  const rate = (PACING_GAIN * pacer.cwnd) / pacer.srtt! // bytes per second
+  const now = 1
+  let burst = 0
+  while (pacer.whenDecongested(1000, now) === 0 && burst < 1_000_000) {
+    const p = pacer.newPacket(1000)
+    pacer.transmitted(p, now)
+    burst += p.bytes
+  }
+  assert.ok(burst >= PACING_BURST_BYTES && burst <= PACING_BURST_BYTES + 2 * 1028, `burst ${burst} bytes`)
+  // The next send waits about one packet's time at the pacing rate, not a timer tick.
+  const wait = pacer.whenDecongested(1000, now)
+  assert.ok(wait > 0 && wait <= (2 * 1028) / rate, `wait ${wait} s at ${rate} B/s`)
 })
