@@ -9,7 +9,7 @@
  * A candidate must be committed or discarded before any other call.
  */
 import {
-  EPOCH_TIMEOUT_S, MAX_EPOCHS, RECV_FAR_JUMP_INTERVAL_S, RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_LOOKAHEAD_MAX_PACKETS,
+  EPOCH_TIMEOUT_S, MAX_EPOCHS, RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_FAR_SKIP_PACKETS_PER_S, RECV_LOOKAHEAD_MAX_PACKETS,
   RECV_REORDER_WINDOW_PACKETS,
 } from '../constants.js'
 import {wipe} from '../crypto/wipe.js'
@@ -61,8 +61,12 @@ export interface ReceiveEpochStatus {
 export class ReceiveRatchet {
   /** Live chains, ascending by epoch; never more than MAX_EPOCHS. */
   private epochs: ReceiveEpoch[] = []
-  /** When the last far jump (past RECV_LOOKAHEAD_MAX_PACKETS) was tried, verified or not. */
-  private lastFarJump = Number.NEGATIVE_INFINITY
+  /**
+   * Packets far jumps (past RECV_LOOKAHEAD_MAX_PACKETS) may still skip, spent when one is tried,
+   * verified or not; refilled at RECV_FAR_SKIP_PACKETS_PER_S up to RECV_FAR_LOOKAHEAD_MAX_PACKETS.
+   */
+  private farBudget = RECV_FAR_LOOKAHEAD_MAX_PACKETS
+  private farBudgetAt: number | undefined
   /** Far jumps tried, for status and tests. */
   farJumps = 0
 
@@ -162,10 +166,14 @@ export class ReceiveRatchet {
     for (const e of this.epochs) yield* e.chain.secrets()
   }
 
-  /** A jump of `distance` past the highest index: near ones always, far ones paced. */
+  /** A jump of `distance` past the highest index: near ones always, far ones within the budget. */
   private farJumpAllowed(distance: number, now: number): boolean {
-    if (distance > RECV_FAR_LOOKAHEAD_MAX_PACKETS || !(now - this.lastFarJump >= RECV_FAR_JUMP_INTERVAL_S)) return false
-    this.lastFarJump = now
+    if (this.farBudgetAt !== undefined && now > this.farBudgetAt) {
+      this.farBudget = Math.min(RECV_FAR_LOOKAHEAD_MAX_PACKETS, this.farBudget + (now - this.farBudgetAt) * RECV_FAR_SKIP_PACKETS_PER_S)
+    }
+    this.farBudgetAt = Math.max(this.farBudgetAt ?? now, now)
+    if (distance > RECV_FAR_LOOKAHEAD_MAX_PACKETS || distance > this.farBudget) return false
+    this.farBudget -= distance
     this.farJumps++
     return true
   }

@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {test} from 'node:test'
 
 import {
-  RECV_FAR_JUMP_INTERVAL_S, RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_LOOKAHEAD_MAX_PACKETS, RECV_REORDER_WINDOW_PACKETS,
+  RECV_FAR_LOOKAHEAD_MAX_PACKETS, RECV_FAR_SKIP_PACKETS_PER_S, RECV_LOOKAHEAD_MAX_PACKETS, RECV_REORDER_WINDOW_PACKETS,
 } from '../../../src/constants.js'
 import {type SealResult, TunnelSession} from '../../../src/session/tunnel-session.js'
 import {encodeTunnelHeader} from '../../../src/wire/tunnel.js'
@@ -83,10 +83,12 @@ test('R-1 table: far future, other tid, truncations, bit flips; the genuine data
   rejects(server, forged(tid, 0xffff, 0), 2, 'epoch-too-far')
   rejects(server, forged(tid, 0, 0x8000_0000), 2, 'index-too-far')
   rejects(server, forged(tid, 0, 1 + RECV_FAR_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
-  // Past the near lookahead: one far jump is tried (it fails the tag), then they are paced.
+  // Past the near lookahead: far jumps are tried (and fail the tag) while the skip budget lasts,
+  // each spending its distance; then they are refused before any derivation.
   rejects(server, forged(tid, 0, 1 + RECV_LOOKAHEAD_MAX_PACKETS), 2, 'auth-failed')
-  rejects(server, forged(tid, 0, 1 + RECV_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
-  rejects(server, forged(tid, 1, RECV_LOOKAHEAD_MAX_PACKETS), 2, 'index-too-far')
+  rejects(server, forged(tid, 0, 60_000), 2, 'auth-failed')
+  rejects(server, forged(tid, 0, 60_000), 2, 'index-too-far')
+  rejects(server, forged(tid, 1, 8000), 2, 'index-too-far')
   rejects(server, forged(randomBytes(32), 0, 1), 2, 'tid-mismatch')
   const real = Buffer.from(dg(client.seal(payloadOf(1), 2)))
   for (let len = 0; len < real.length; len++) rejects(server, real.subarray(0, len), 2)
@@ -158,25 +160,38 @@ test('a burst of 5000 lost datagrams: the next genuine one opens (one far jump),
   for (let i = 0; i < 100; i++) assert.equal(server.open(dg(client.seal(payloadOf(i), t)), t).kind, 'data')
   const held = server.status().recvEpochs.reduce((n, e) => n + e.heldKeys, 0)
   assert.ok(held <= RECV_REORDER_WINDOW_PACKETS + 2 * 18, `${held} keys held after the jump`)
-  // Two bursts within the pacing interval: the second recovers only once the interval is over.
-  for (let i = 0; i < 3000; i++) client.seal(payloadOf(i), t)
-  const second = dg(client.seal(payloadOf(2), t))
-  assert.equal(server.open(second, t).kind, 'drop', 'paced: a second far jump in the same instant is refused')
-  t += RECV_FAR_JUMP_INTERVAL_S
-  assert.equal(server.open(dg(client.seal(payloadOf(3), t)), t).kind, 'data', 'after the interval the jump is allowed')
+  // More bursts in the same instant: each jumps while the skip budget lasts (65536 packets).
+  for (let burst = 0; burst < 12; burst++) {
+    for (let i = 0; i < 3000; i++) client.seal(payloadOf(i), t)
+    assert.equal(server.open(dg(client.seal(payloadOf(2), t)), t).kind, 'data', `burst ${burst + 2} in the same instant`)
+  }
+  // 5001 + 12 x 3001 packets skipped: a burst of 30000 more is past the budget now...
+  for (let i = 0; i < 30_000; i++) client.seal(payloadOf(i), t)
+  assert.equal(server.open(dg(client.seal(payloadOf(2), t)), t).kind, 'drop', 'past the skip budget: refused')
+  // ...and allowed once the budget has refilled for that distance (30001 / 262144 per s).
+  t += 30_002 / RECV_FAR_SKIP_PACKETS_PER_S
+  assert.equal(server.open(dg(client.seal(payloadOf(3), t)), t).kind, 'data', 'after the refill the jump is allowed')
 })
 
-test('forged far indices cost at most one jump per interval: 10^4 forgeries in 1 s try 4 jumps and change nothing', () => {
+test('forged far indices cost at most the skip budget: 10^4 forgeries in 1 s skip at most 65536 + 262144 packets and change nothing', () => {
   const {client, server, tid} = makePair()
   assert.equal(server.open(dg(client.seal(payloadOf(0), 1)), 1).kind, 'data')
   const before = server.status().recvEpochs
   let tried = 0
+  let skipped = 0
   for (let i = 0; i < 10_000; i++) {
-    const r = server.open(forged(tid, 0, 2000 + (i % 10_000)), 1 + i / 10_000)
+    const index = 2000 + (i % 10_000)
+    const r = server.open(forged(tid, 0, index), 1 + i / 10_000)
     assert.equal(r.kind, 'drop')
-    if (r.kind === 'drop' && r.reason === 'auth-failed') tried++
+    if (r.kind === 'drop' && r.reason === 'auth-failed') {
+      tried++
+      skipped += index // the highest authenticated index is 0
+    }
   }
-  assert.ok(tried >= 1 && tried <= Math.ceil(1 / RECV_FAR_JUMP_INTERVAL_S), `${tried} far jumps tried`)
+  // The forgeries that got as far as a tag check skipped, together, no more chain keys than a
+  // full budget plus one second of refill; all others were refused before any derivation.
+  assert.ok(tried >= 1, `${tried} far jumps tried`)
+  assert.ok(skipped <= RECV_FAR_LOOKAHEAD_MAX_PACKETS + RECV_FAR_SKIP_PACKETS_PER_S, `${skipped} packets skipped in ${tried} jumps`)
   assert.deepEqual(server.status().recvEpochs, before, 'the forgeries changed no receive state')
   assert.equal(server.open(dg(client.seal(payloadOf(1), 2)), 2).kind, 'data')
 })
