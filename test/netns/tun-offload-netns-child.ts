@@ -1,0 +1,117 @@
+/**
+ * Child of tun-offload.netns.test.ts, run as root in namespace A; argv: namespace B, port.
+ * Opens two offload TUNs here (htuna, and htunb moved into B), relays packets between them in JS
+ * (read batch on one, writeBatch on the other, both ways), and moves bytes over TCP through the
+ * relay: `size` random bytes A -> B (a server in B answers their SHA-256) and `size` bytes back.
+ * Also a ping through the relay, and the mode of a plain TUN. Prints one JSON report.
+ */
+import {execFile} from 'node:child_process'
+import {createHash, randomBytes} from 'node:crypto'
+import {connect} from 'node:net'
+import {promisify} from 'node:util'
+
+import {loadAddon} from '../../router/native/addon.js'
+import {LinuxTun} from '../../router/tun/linux.js'
+import type {PacketBatch} from '../../router/tun/device.js'
+
+const run = promisify(execFile)
+const [nsB, portText, sizeText] = process.argv.slice(2)
+const PORT = Number(portText)
+const SIZE = Number(sizeText ?? 4 * 1024 * 1024)
+const A = '10.201.0.1'
+const B = '10.201.0.2'
+
+/** The server in B: reads SIZE bytes, answers their SHA-256 (64 hex chars), then sends SIZE bytes of its own. */
+const SERVER = `
+const net = require('node:net'), crypto = require('node:crypto')
+const size = ${SIZE}
+const srv = net.createServer((s) => {
+  const h = crypto.createHash('sha256'); let got = 0
+  s.on('data', (d) => {
+    h.update(d); got += d.length
+    if (got === size) {
+      const mine = crypto.randomBytes(size)
+      s.write(h.digest('hex') + crypto.createHash('sha256').update(mine).digest('hex'))
+      s.end(mine)
+    }
+  })
+  s.on('close', () => srv.close())
+})
+srv.listen(${PORT}, '${B}', () => console.log('listening'))
+`
+
+function relay(from: LinuxTun, to: LinuxTun, stats: {batches: number; packets: number; dropped: number}): void {
+  from.start((batch: PacketBatch) => {
+    stats.batches++
+    stats.packets += batch.count
+    const n = to.writeBatch(batch.data, batch.offsets, batch.lengths, batch.count)
+    stats.dropped += batch.count - n
+  })
+}
+
+async function transfer(): Promise<{sentOk: boolean; receivedOk: boolean; received: number}> {
+  const data = randomBytes(SIZE)
+  const want = createHash('sha256').update(data).digest('hex')
+  return new Promise((resolve, reject) => {
+    const sock = connect(PORT, B)
+    const chunks: Buffer[] = []
+    sock.on('data', (d: Buffer) => chunks.push(d))
+    sock.on('error', reject)
+    sock.on('end', () => {
+      const all = Buffer.concat(chunks)
+      const theirs = all.subarray(128)
+      resolve({
+        sentOk: all.subarray(0, 64).toString() === want,
+        receivedOk: theirs.length === SIZE && createHash('sha256').update(theirs).digest('hex') === all.subarray(64, 128).toString(),
+        received: theirs.length,
+      })
+      sock.destroy()
+    })
+    sock.end(data)
+  })
+}
+
+async function main(): Promise<void> {
+  const addon = loadAddon()
+  const a = LinuxTun.open({name: 'htuna'})
+  const b = LinuxTun.open({name: 'htunb'})
+  const plain = LinuxTun.open({name: 'htunc', offload: false})
+  const modes = {a: a.offload, b: b.offload, plain: plain.offload, kernelA: addon.tunOffload(a.fd),
+    kernelPlain: addon.tunOffload(plain.fd)}
+  plain.close()
+  await run('ip', ['link', 'set', 'htunb', 'netns', nsB!])
+  await run('ip', ['address', 'add', `${A}/24`, 'dev', 'htuna'])
+  await run('ip', ['link', 'set', 'htuna', 'mtu', '1280', 'up'])
+  await run('ip', ['-n', nsB!, 'address', 'add', `${B}/24`, 'dev', 'htunb'])
+  await run('ip', ['-n', nsB!, 'link', 'set', 'htunb', 'mtu', '1280', 'up'])
+  const ab = {batches: 0, packets: 0, dropped: 0}
+  const ba = {batches: 0, packets: 0, dropped: 0}
+  relay(a, b, ab)
+  relay(b, a, ba)
+
+  const ping = await run('ping', ['-c', '3', '-i', '0.2', '-W', '2', B]).then((r) => r.stdout, (e: {stdout?: string}) => e.stdout ?? 'failed')
+  const server = execFile('ip', ['netns', 'exec', nsB!, process.execPath, '-e', SERVER])
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.on('data', (d: Buffer) => {
+      if (String(d).includes('listening')) resolve()
+    })
+    server.once('exit', () => reject(new Error('server exited')))
+  })
+  const result = await transfer()
+  const report = {
+    modes,
+    ping: /3 received/.test(ping),
+    ...result,
+    relay: {ab, ba},
+    a: {...a.counters(), ...a.offloadCounters()},
+    b: {...b.counters(), ...b.offloadCounters()},
+  }
+  a.close()
+  b.close()
+  console.log(JSON.stringify(report))
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
