@@ -141,14 +141,17 @@ static uint32_t drain_tun(reader *r) {
   return n;
 }
 
-/* Offload TUN: one read(2) returns a header and one packet, which may become several. */
-static uint32_t drain_tun_offload(reader *r) {
+/* Offload TUN: one read(2) returns a header and one packet, which may become several. Pending
+ * segments of the last packet go first; read_more 0 delivers only those. */
+static uint32_t drain_tun_offload(reader *r, int read_more) {
   uint32_t n = 0;
   const uint8_t *pkt = r->scratch + PQC_VNET_HDR_LEN;
   while (n < r->batch) {
     if (r->pend_next >= r->pend.segs) {
       pqc_vnet_hdr h;
-      ssize_t got = read(r->fd, r->scratch, PQC_OFFLOAD_SCRATCH);
+      ssize_t got;
+      if (!read_more) break;
+      got = read(r->fd, r->scratch, PQC_OFFLOAD_SCRATCH);
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) note_error(r, errno);
@@ -222,19 +225,11 @@ static uint32_t drain_udp(reader *r) {
   return (uint32_t)got;
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
-  reader *r = h->data;
+/* Hands n packets to onBatch(n). */
+static void deliver(reader *r, uint32_t n) {
   napi_env env = r->env;
   napi_handle_scope scope;
   napi_value self, cb, arg, result;
-  uint32_t n;
-  (void)events;
-  if (status < 0) {
-    note_error(r, -status);
-    return;
-  }
-  n = r->family != 0 ? drain_udp(r) : r->scratch != NULL ? drain_tun_offload(r) : drain_tun(r);
-  if (n == 0) return;
   r->counters[RC_BATCHES] += 1;
   r->counters[RC_PACKETS] += n;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -248,6 +243,27 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     }
   }
   napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  reader *r = h->data;
+  uint32_t n;
+  (void)events;
+  if (status < 0) {
+    note_error(r, -status);
+    return;
+  }
+  n = r->family != 0 ? drain_udp(r) : r->scratch != NULL ? drain_tun_offload(r, 1) : drain_tun(r);
+  if (n == 0) return;
+  deliver(r, n);
+  /* The rest of a super-packet that did not fit: the fd may have nothing more to read, so no
+   * readable event would come for it. Deliver it now, in batches, without reading more (bounded
+   * by PQC_GSO_MAX_SEGS segments); stop() or close() in a callback ends this. */
+  while (r->scratch != NULL && r->pend_next < r->pend.segs && r->started && !r->closing) {
+    n = drain_tun_offload(r, 0);
+    if (n == 0) break;
+    deliver(r, n);
+  }
 }
 
 static void on_finalize(napi_env env, void *data, void *hint) {

@@ -3,7 +3,10 @@
  * Opens two offload TUNs here (htuna, and htunb moved into B), relays packets between them in JS
  * (read batch on one, writeBatch on the other, both ways), and moves bytes over TCP through the
  * relay: `size` random bytes A -> B (a server in B answers their SHA-256) and `size` bytes back.
- * Also a ping through the relay, and the mode of a plain TUN. Prints one JSON report.
+ * Also a ping through the relay, the mode of a plain TUN, and a probe: a TSO super-packet injected
+ * into a third offload TUN (batches of 4) through an AF_PACKET socket with PACKET_VNET_HDR
+ * (python3: Node has no packet sockets), whose segments are reported with the event-loop turn
+ * they were delivered in. Prints one JSON report.
  */
 import {execFile} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
@@ -12,7 +15,9 @@ import {promisify} from 'node:util'
 
 import {loadAddon} from '../../router/native/addon.js'
 import {LinuxTun} from '../../router/tun/linux.js'
+import {packetAt} from '../../router/tun/device.js'
 import type {PacketBatch} from '../../router/tun/device.js'
+import {ACK, CWR, FIN, PSH, superPacket} from '../helpers/tcp4-packets.js'
 
 const run = promisify(execFile)
 const [nsB, portText, sizeText] = process.argv.slice(2)
@@ -39,6 +44,50 @@ const srv = net.createServer((s) => {
 })
 srv.listen(${PORT}, '${B}', () => console.log('listening'))
 `
+
+/** Sends each hex argument (virtio_net_hdr + IPv4 packet) out of device argv[1] (SOL_PACKET 263, PACKET_VNET_HDR 15). */
+const INJECT = `
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+s.setsockopt(263, 15, 1)
+s.bind((sys.argv[1], 0x0800))
+for h in sys.argv[2:]:
+    s.send(bytes.fromhex(h))
+`
+const PROBE_PAYLOAD_BYTES = 10 * 1000 + 337
+const PROBE_GSO_SIZE = 1000
+
+/** The probe: what the reader delivers for one injected super-packet, and in which loop turns. */
+async function probe(): Promise<{segments: string[]; turns: number[]; superPackets: number}> {
+  const d = LinuxTun.open({name: 'htund', batchPackets: 4})
+  await run('ip', ['link', 'set', 'htund', 'mtu', '1280', 'up'])
+  const segments: string[] = []
+  const turns: number[] = []
+  let turn = 0
+  let spinning = true
+  const spin = (): void => {
+    turn++
+    if (spinning) setImmediate(spin)
+  }
+  d.start((batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      const p = packetAt(batch, i)
+      if (p[0] === 0x45 && p[9] === 6) {
+        segments.push(Buffer.from(p).toString('hex'))
+        turns.push(turn)
+      }
+    }
+  })
+  const payload = Uint8Array.from({length: PROBE_PAYLOAD_BYTES}, (_, i) => (i * 7) & 0xff)
+  const input = superPacket(payload, PROBE_GSO_SIZE, ACK | PSH | FIN | CWR)
+  setImmediate(spin)
+  await run('python3', ['-c', INJECT, 'htund', Buffer.from(input).toString('hex')])
+  for (let i = 0; i < 100 && segments.length < 11; i++) await new Promise((r) => setTimeout(r, 20))
+  spinning = false
+  const superPackets = d.offloadCounters().rxSuperPackets
+  d.close()
+  return {segments, turns, superPackets}
+}
 
 function relay(from: LinuxTun, to: LinuxTun, stats: {batches: number; packets: number; dropped: number}): void {
   from.start((batch: PacketBatch) => {
@@ -79,6 +128,7 @@ async function main(): Promise<void> {
   const modes = {a: a.offload, b: b.offload, plain: plain.offload, kernelA: addon.tunOffload(a.fd),
     kernelPlain: addon.tunOffload(plain.fd)}
   plain.close()
+  const injected = await probe()
   await run('ip', ['link', 'set', 'htunb', 'netns', nsB!])
   await run('ip', ['address', 'add', `${A}/24`, 'dev', 'htuna'])
   await run('ip', ['link', 'set', 'htuna', 'mtu', '1280', 'up'])
@@ -100,6 +150,7 @@ async function main(): Promise<void> {
   const result = await transfer()
   const report = {
     modes,
+    probe: injected,
     ping: /3 received/.test(ping),
     ...result,
     relay: {ab, ba},
