@@ -77,6 +77,7 @@ export class LinuxTun implements TunDevice {
     try {
       offload = addon.tunOffload(fd)
     } catch (error) {
+      addon.closeFd(fd) // ours from here, as when the reader cannot be made
       throw new LocalError('PQC_ERR_IO', `descriptor ${fd} is not the TUN device '${name}': ${(error as Error).message}`,
         {cause: error})
     }
