@@ -6,7 +6,8 @@
  * Also a ping through the relay, the mode of a plain TUN, and a probe: a TSO super-packet injected
  * into a third offload TUN (batches of 4) through an AF_PACKET socket with PACKET_VNET_HDR
  * (python3: Node has no packet sockets), whose segments are reported with the event-loop turn
- * they were delivered in. Prints one JSON report.
+ * they were delivered in. Prints one JSON report, with the transfer's wall and CPU time (argv[4]
+ * 'plain': the two relay devices without offload, to compare by hand; no timing is asserted).
  */
 import {execFile} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
@@ -20,7 +21,9 @@ import type {PacketBatch} from '../../router/tun/device.js'
 import {ACK, CWR, FIN, PSH, superPacket} from '../helpers/tcp4-packets.js'
 
 const run = promisify(execFile)
-const [nsB, portText, sizeText] = process.argv.slice(2)
+const [nsB, portText, sizeText, modeText] = process.argv.slice(2)
+/** 'plain' opens the relay's two devices without offload (for a by-hand comparison; the test never does). */
+const OFFLOAD = modeText !== 'plain'
 const PORT = Number(portText)
 const SIZE = Number(sizeText ?? 4 * 1024 * 1024)
 const A = '10.201.0.1'
@@ -122,8 +125,8 @@ async function transfer(): Promise<{sentOk: boolean; receivedOk: boolean; receiv
 
 async function main(): Promise<void> {
   const addon = loadAddon()
-  const a = LinuxTun.open({name: 'htuna'})
-  const b = LinuxTun.open({name: 'htunb'})
+  const a = LinuxTun.open({name: 'htuna', offload: OFFLOAD})
+  const b = LinuxTun.open({name: 'htunb', offload: OFFLOAD})
   const plain = LinuxTun.open({name: 'htunc', offload: false})
   const modes = {a: a.offload, b: b.offload, plain: plain.offload, kernelA: addon.tunOffload(a.fd),
     kernelPlain: addon.tunOffload(plain.fd)}
@@ -147,12 +150,17 @@ async function main(): Promise<void> {
     })
     server.once('exit', () => reject(new Error('server exited')))
   })
+  const started = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   const result = await transfer()
+  const used = process.cpuUsage(cpu)
+  const timing = {wallMs: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: (used.user + used.system) / 1000}
   const report = {
     modes,
     probe: injected,
     ping: /3 received/.test(ping),
     ...result,
+    timing,
     relay: {ab, ba},
     a: {...a.counters(), ...a.offloadCounters()},
     b: {...b.counters(), ...b.offloadCounters()},
