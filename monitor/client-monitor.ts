@@ -30,6 +30,8 @@ export interface ClientMonitorOptions {
   user: string | undefined
   /** Program nftables (steering, inbound drop, optional DNS capture). */
   nft: boolean
+  /** TUN checksum and TCP segmentation offload (default true). */
+  offload?: boolean
   captureDns: boolean
   /** Steer forwarded flows too (client-in-a-bottle: this host is the gateway of others). */
   steerForwarded?: boolean
@@ -55,7 +57,7 @@ export async function startClientMonitor(o: ClientMonitorOptions): Promise<Runni
     if (o.captureDns && ids === undefined) {
       throw new LocalError('PQC_ERR_ARGUMENT', '--capture-dns needs the resolver to run as its own user (the capture exempts it by uid)', {hint: 'drop --no-privsep'})
     }
-    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu)
+    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu, o.offload ?? true)
     const udp = res.fd(addon.udpOpen(4, '0.0.0.0', o.port, false, UDP_SOCKET_BUFFER_BYTES))
     const family = isIP(o.resolver.listen.host) === 6 ? 6 : 4
     const dnsUdp = res.fd(addon.udpOpen(family, o.resolver.listen.host, o.resolver.listen.port, false, 0))

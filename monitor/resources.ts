@@ -51,8 +51,9 @@ export class MonitorResources {
     return fd
   }
 
-  async openTun(name: string, cidr: string, mtu: number): Promise<TunKeeper> {
-    this.#tun = await TunKeeper.open(this.addon, name, cidr, mtu)
+  /** offload: virtio_net_hdr offloads on the TUN (router/tun/linux.ts); the router finds the mode itself. */
+  async openTun(name: string, cidr: string, mtu: number, offload = true): Promise<TunKeeper> {
+    this.#tun = await TunKeeper.open(this.addon, name, cidr, mtu, offload)
     return this.#tun
   }
 

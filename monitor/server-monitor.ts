@@ -27,6 +27,8 @@ export interface ServerMonitorOptions {
   verbose: boolean
   user: string | undefined
   nft: boolean
+  /** TUN checksum and TCP segmentation offload (default true). */
+  offload?: boolean
 }
 
 export interface RunningServerMonitor {
@@ -40,7 +42,7 @@ export async function startServerMonitor(o: ServerMonitorOptions): Promise<Runni
   try {
     const keyFds = openKeyFiles(o.keydir)
     for (const fd of Object.values(keyFds)) res.fd(fd)
-    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu)
+    const tun = await res.openTun(o.tunName, o.tunCidr, o.mtu, o.offload ?? true)
     const pqc = res.fd(addon.udpOpen(4, o.bind, o.pqcPort, false, UDP_SOCKET_BUFFER_BYTES))
     const key = res.fd(addon.udpOpen(4, o.bind, o.keyPort, false, UDP_SOCKET_BUFFER_BYTES))
     prepareSocketPath(o.controlSocket, ids)
@@ -51,7 +53,7 @@ export async function startServerMonitor(o: ServerMonitorOptions): Promise<Runni
         ...(o.masqueradeIfname === undefined ? {} : {masqueradeIfname: o.masqueradeIfname}),
       }))
     }
-    const {keydir: _keydir, user: _user, nft: _nft, masqueradeIfname: _m, ...config} = o
+    const {keydir: _keydir, user: _user, nft: _nft, offload: _offload, masqueradeIfname: _m, ...config} = o
     const supervisor = new Supervisor({
       role: 'server-router', entry: workerEntry('../router/worker/server-main'), log,
       fds: {tun: tun.fd, pqc, key, ...Object.fromEntries(KEY_FIELDS.map((f) => [f, keyFds[f]]))},

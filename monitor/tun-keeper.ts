@@ -18,19 +18,21 @@ export class TunKeeper {
   #busy = false
   recreated = 0
 
-  private constructor(readonly addon: NativeAddon, readonly name: string, readonly cidr: string, readonly mtu: number, fd: number) {
+  private constructor(readonly addon: NativeAddon, readonly name: string, readonly cidr: string, readonly mtu: number,
+    readonly offload: boolean, fd: number) {
     this.#fd = fd
   }
 
-  static async open(addon: NativeAddon, name: string, cidr: string, mtu: number): Promise<TunKeeper> {
-    const tun = addon.tunOpen(name, false)
+  /** offload: open with virtio_net_hdr offloads (router/tun/linux.ts); the worker finds the mode with tunOffload. */
+  static async open(addon: NativeAddon, name: string, cidr: string, mtu: number, offload = true): Promise<TunKeeper> {
+    const tun = addon.tunOpen(name, false, offload)
     try {
       await configureLink(tun.name, {addresses: [cidr], mtu})
     } catch (error) {
       addon.closeFd(tun.fd)
       throw error
     }
-    return new TunKeeper(addon, tun.name, cidr, mtu, tun.fd)
+    return new TunKeeper(addon, tun.name, cidr, mtu, offload, tun.fd)
   }
 
   get fd(): number {
@@ -52,7 +54,7 @@ export class TunKeeper {
   async #recreate(log: Logger, onNew: (fd: number) => Promise<void>): Promise<void> {
     log.error(`TUN device ${this.name} vanished; recreating it`)
     try {
-      const tun = this.addon.tunOpen(this.name, false)
+      const tun = this.addon.tunOpen(this.name, false, this.offload)
       await configureLink(tun.name, {addresses: [this.cidr], mtu: this.mtu})
       const old = this.#fd
       this.#fd = tun.fd

@@ -11,11 +11,21 @@ import {fileURLToPath} from 'node:url'
 import {LocalError} from '../../src/errors.js'
 
 /** Indexes into BatchReader.counters (Float64Array, accumulated by C). Mirrors common.h. */
-export const READER_COUNTER = {batches: 0, packets: 1, errors: 2, truncated: 3, kernelDrops: 4, lastErrno: 5} as const
-export const READER_COUNTER_SLOTS = 6
+export const READER_COUNTER = {
+  batches: 0, packets: 1, errors: 2, truncated: 3, kernelDrops: 4, lastErrno: 5,
+  /** Offload TUN: super-packets read and split, and the segments they became. */
+  gsoPackets: 6, gsoSegments: 7,
+} as const
+export const READER_COUNTER_SLOTS = 8
 /** Indexes into the counters array given to tunWriteBatch / udpSendBatch. Mirrors common.h. */
-export const WRITER_COUNTER = {sent: 0, failed: 1, wouldBlock: 2, lastErrno: 3, gsoRefused: 4} as const
-export const WRITER_COUNTER_SLOTS = 5
+export const WRITER_COUNTER = {sent: 0, failed: 1, wouldBlock: 2, lastErrno: 3} as const
+export const WRITER_COUNTER_SLOTS = 4
+/** udpSendBatch, given UDP_WRITER_COUNTER_SLOTS: gsoRefused = 1 once the kernel refused UDP GSO. */
+export const UDP_WRITER_COUNTER = {...WRITER_COUNTER, gsoRefused: 4} as const
+export const UDP_WRITER_COUNTER_SLOTS = 5
+/** tunWriteBatch on an offload TUN, given TUN_WRITER_COUNTER_SLOTS: merged (GSO) writes and their packets. */
+export const TUN_WRITER_COUNTER = {...WRITER_COUNTER, mergedWrites: 4, mergedPackets: 5} as const
+export const TUN_WRITER_COUNTER_SLOTS = 6
 
 /**
  * A batch reader on a non-blocking fd, driven by libuv's poll on the JS thread. On readability it
@@ -42,13 +52,26 @@ export interface NativeAddon {
   BatchReader: new (fd: number, family: 0 | 4 | 6, batch: number, slotBytes: number,
     onBatch: (count: number) => void) => NativeBatchReader
   closeFd(fd: number): void
-  /** Opens /dev/net/tun with IFF_TUN | IFF_NO_PI [| IFF_MULTI_QUEUE], non-blocking. Throws with code EPERM... */
-  tunOpen(name: string, multiQueue: boolean): {fd: number; name: string}
-  /** Bytes written, 0 when the queue is full, or -errno. */
-  tunWrite(fd: number, buf: Uint8Array, offset: number, length: number): number
-  /** Packets consumed (written or failed); stops at the first EAGAIN. */
+  /**
+   * Opens /dev/net/tun with IFF_TUN | IFF_NO_PI [| IFF_MULTI_QUEUE] [| IFF_VNET_HDR with the
+   * checksum and TCP/IPv4 segmentation offloads], non-blocking. `offload` in the answer is false
+   * when the kernel refused the offloads (the device is then a plain one). Throws with code EPERM...
+   */
+  tunOpen(name: string, multiQueue: boolean, offload?: boolean): {fd: number; name: string; offload: boolean}
+  /** Whether a TUN fd carries virtio_net_hdr (IFF_VNET_HDR), e.g. one handed over by the monitor. */
+  tunOffload(fd: number): boolean
+  /** Bytes written, 0 when the queue is full, or -errno. `offload`: the fd's mode (tunOffload). */
+  tunWrite(fd: number, buf: Uint8Array, offset: number, length: number, offload?: boolean): number
+  /**
+   * Packets consumed (written or failed); stops at the first EAGAIN. With `offload`, same-flow
+   * TCP/IPv4 segments are merged into one write; counters of TUN_WRITER_COUNTER_SLOTS count them.
+   */
   tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    counters: Float64Array): number
+    counters: Float64Array, offload?: boolean): number
+  /** Test hook: the packets the offload reader delivers for one virtio_net_hdr + packet ([] = dropped). */
+  tunSegmentForTest(input: Uint8Array, maxOut?: number): Buffer[]
+  /** Test hook: the writes an offload tunWriteBatch makes for these packets (header zero = a single packet). */
+  tunCoalesceForTest(packets: Uint8Array[]): {header: Buffer; packet: Buffer}[]
   udpOpen(family: 4 | 6, bindAddress: string, port: number, reusePort: boolean, bufferBytes: number): number
   /** A listening TCP socket (SO_REUSEADDR, non-blocking, close-on-exec), for the monitor to hand to a worker. */
   tcpListen(family: 4 | 6, bindAddress: string, port: number, backlog: number): number

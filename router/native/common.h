@@ -21,7 +21,9 @@ enum {
   RC_TRUNCATED = 3,
   RC_KERNEL_DROPS = 4,
   RC_LAST_ERRNO = 5,
-  RC_COUNT = 6
+  RC_GSO_PACKETS = 6,  /* TUN offload: super-packets read and split (more than one segment) */
+  RC_GSO_SEGMENTS = 7, /* TUN offload: the segments they became */
+  RC_COUNT = 8
 };
 
 /* Writer counters (Float64Array passed by JS to the batched send/write calls). */
@@ -30,9 +32,18 @@ enum {
   WC_FAILED = 1,
   WC_WOULD_BLOCK = 2,
   WC_LAST_ERRNO = 3,
-  /* Set to 1 by udpSendBatch when the kernel refused UDP GSO on this socket (EIO). */
-  WC_GSO_REFUSED = 4,
-  WC_COUNT = 5
+  WC_COUNT = 4
+};
+/* udpSendBatch also reports, when given this many slots, that the kernel refused UDP GSO (EIO). */
+enum {
+  WC_UDP_GSO_REFUSED = 4, /* set to 1: stop asking for GSO on this socket */
+  WC_UDP_COUNT = 5
+};
+/* tunWriteBatch on an offload TUN also counts, when given this many slots, its merged writes. */
+enum {
+  WC_TUN_MERGED_WRITES = 4,  /* GSO writes carrying more than one packet */
+  WC_TUN_MERGED_PACKETS = 5, /* the packets they carried (also counted in WC_SENT) */
+  WC_TUN_COUNT = 6
 };
 
 /* Largest batch one JS call may hand to C, and the largest reader batch (a named bound). */

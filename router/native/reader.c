@@ -4,11 +4,20 @@
  * slots, then calls JS once per batch with the count. The buffers are allocated once and exposed
  * as read-only properties; they are overwritten by the next batch, so JS copies what it keeps
  * before returning. Runs on the JS thread (no threadpool), so close() never blocks process exit.
+ * A TUN fd with IFF_VNET_HDR (offload, found with TUNGETIFF at construction) is read one
+ * virtio_net_hdr + packet (up to 64 KiB) at a time into a private scratch buffer and delivered as
+ * ordinary packets (offload.c finishes checksums and splits TCP/IPv4 super-packets), so JS sees
+ * the same slots either way. A super-packet whose segments do not fit the rest of a batch stays
+ * pending and continues the next batch.
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "offload.h"
 
 #include <errno.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,6 +44,9 @@ typedef struct reader {
   struct iovec *iov;
   struct sockaddr_in6 *names;
   uint8_t *control;
+  uint8_t *scratch;      /* offload TUN only: PQC_OFFLOAD_SCRATCH bytes */
+  pqc_gso_plan pend;     /* the scratch packet being delivered, when pend_next < pend.segs */
+  uint32_t pend_next;
   int started, closing, closed, finalized;
   struct reader *next_live; /* registry of fds with a reader, see claim_fd */
   int live;
@@ -83,6 +95,7 @@ static void release_fd(reader *r) {
 static void reader_free(reader *r) {
   release_fd(r);
   free(r->msgs);
+  free(r->scratch);
   free(r);
 }
 
@@ -128,6 +141,50 @@ static uint32_t drain_tun(reader *r) {
   return n;
 }
 
+/* Offload TUN: one read(2) returns a header and one packet, which may become several. Pending
+ * segments of the last packet go first; read_more 0 delivers only those. */
+static uint32_t drain_tun_offload(reader *r, int read_more) {
+  uint32_t n = 0;
+  const uint8_t *pkt = r->scratch + PQC_VNET_HDR_LEN;
+  while (n < r->batch) {
+    if (r->pend_next >= r->pend.segs) {
+      pqc_vnet_hdr h;
+      ssize_t got;
+      if (!read_more) break;
+      got = read(r->fd, r->scratch, PQC_OFFLOAD_SCRATCH);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) note_error(r, errno);
+        break;
+      }
+      if ((size_t)got < PQC_VNET_HDR_LEN) {
+        note_error(r, EPROTO);
+        continue;
+      }
+      if ((size_t)got - PQC_VNET_HDR_LEN > PQC_OFFLOAD_MAX_PACKET) {
+        r->counters[RC_TRUNCATED] += 1;
+        continue;
+      }
+      pqc_vnet_hdr_read(r->scratch, &h);
+      if (pqc_gso_plan_make(&h, pkt, (uint32_t)(got - PQC_VNET_HDR_LEN), r->slot, &r->pend) != 0) {
+        r->pend.segs = 0;
+        note_error(r, EPROTO);
+        continue;
+      }
+      r->pend_next = 0;
+      if (r->pend.segs > 1) {
+        r->counters[RC_GSO_PACKETS] += 1;
+        r->counters[RC_GSO_SEGMENTS] += r->pend.segs;
+      }
+    }
+    while (n < r->batch && r->pend_next < r->pend.segs) {
+      r->lengths[n] = pqc_gso_segment(&r->pend, pkt, r->pend_next++, r->data + (size_t)n * r->slot);
+      n++;
+    }
+  }
+  return n;
+}
+
 static uint32_t drain_udp(reader *r) {
   uint32_t i;
   int got;
@@ -168,19 +225,11 @@ static uint32_t drain_udp(reader *r) {
   return (uint32_t)got;
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
-  reader *r = h->data;
+/* Hands n packets to onBatch(n). */
+static void deliver(reader *r, uint32_t n) {
   napi_env env = r->env;
   napi_handle_scope scope;
   napi_value self, cb, arg, result;
-  uint32_t n;
-  (void)events;
-  if (status < 0) {
-    note_error(r, -status);
-    return;
-  }
-  n = r->family == 0 ? drain_tun(r) : drain_udp(r);
-  if (n == 0) return;
   r->counters[RC_BATCHES] += 1;
   r->counters[RC_PACKETS] += n;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -194,6 +243,27 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     }
   }
   napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  reader *r = h->data;
+  uint32_t n;
+  (void)events;
+  if (status < 0) {
+    note_error(r, -status);
+    return;
+  }
+  n = r->family != 0 ? drain_udp(r) : r->scratch != NULL ? drain_tun_offload(r, 1) : drain_tun(r);
+  if (n == 0) return;
+  deliver(r, n);
+  /* The rest of a super-packet that did not fit: the fd may have nothing more to read, so no
+   * readable event would come for it. Deliver it now, in batches, without reading more (bounded
+   * by PQC_GSO_MAX_SEGS segments); stop() or close() in a callback ends this. */
+  while (r->scratch != NULL && r->pend_next < r->pend.segs && r->started && !r->closing) {
+    n = drain_tun_offload(r, 0);
+    if (n == 0) break;
+    deliver(r, n);
+  }
 }
 
 static void on_finalize(napi_env env, void *data, void *hint) {
@@ -284,6 +354,18 @@ static napi_value reader_new(napi_env env, napi_callback_info info) {
   r->batch = batch;
   r->slot = slot;
   r->addr_bytes = family == 4 ? 4 : 16;
+  if (family == 0) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+      r->scratch = malloc(PQC_OFFLOAD_SCRATCH);
+      if (r->scratch == NULL) {
+        free(r);
+        pqc_throw_errno(env, "malloc", ENOMEM);
+        return NULL;
+      }
+    }
+  }
   if (family != 0) {
     size_t per = sizeof(struct mmsghdr) + sizeof(struct iovec) + sizeof(struct sockaddr_in6) + CONTROL_BYTES;
     uint8_t *block = calloc(batch, per);

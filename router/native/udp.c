@@ -227,7 +227,8 @@ static uint32_t gso_run(const uint32_t *l, const uint8_t *addrs, const uint16_t 
  * itself (EHOSTUNREACH, EMSGSIZE, EPERM from a firewall...) is counted as failed and skipped.
  * With gso, runs go out as UDP GSO messages; a run the kernel refuses as such (no checksum
  * offload on the route: EIO; larger than the path MTU: EINVAL) is sent again datagram by
- * datagram, and after EIO counters[WC_GSO_REFUSED] is set so the caller stops asking.
+ * datagram, and after EIO counters[WC_UDP_GSO_REFUSED] is set (when the array has WC_UDP_COUNT
+ * slots) so the caller stops asking.
  */
 static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   size_t argc = 10, buf_len, n_off, n_len, n_addr, n_port, n_ctr;
@@ -320,7 +321,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
       /* The kernel refused the run as GSO: send the same datagrams one by one. */
       if (errno == EIO) {
         gso = 0;
-        ctr[WC_GSO_REFUSED] = 1;
+        if (n_ctr >= WC_UDP_COUNT) ctr[WC_UDP_GSO_REFUSED] = 1;
       }
       plain_until = done + packets[0];
       continue;

@@ -6,7 +6,7 @@
  */
 import {PACKET_SLOT_BYTES, READ_BATCH_PACKETS, UDP_SOCKET_BUFFER_BYTES} from '../../src/constants.js'
 import {LocalError} from '../../src/errors.js'
-import {READER_COUNTER, WRITER_COUNTER, WRITER_COUNTER_SLOTS, loadAddon} from '../native/addon.js'
+import {READER_COUNTER, UDP_WRITER_COUNTER as WRITER_COUNTER, UDP_WRITER_COUNTER_SLOTS, loadAddon} from '../native/addon.js'
 import type {NativeAddon, NativeBatchReader} from '../native/addon.js'
 import type {DatagramBatch, UdpBind, UdpCounters} from './bind.js'
 
@@ -35,7 +35,7 @@ export class BatchUdpSocket implements UdpBind {
   private readonly addon: NativeAddon
   private readonly reader: NativeBatchReader
   private readonly batch: ReaderBatch
-  private readonly sendCounters = new Float64Array(WRITER_COUNTER_SLOTS)
+  private readonly sendCounters = new Float64Array(UDP_WRITER_COUNTER_SLOTS)
   private onBatch: ((batch: DatagramBatch) => void) | undefined
   private closed = false
   /** UDP GSO for runs of a batch; off for good once the kernel refuses it on this socket. */

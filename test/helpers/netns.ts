@@ -1,6 +1,6 @@
 /**
  * Network namespaces, veth links and child processes for *.netns.test.ts (root only). Names carry
- * the test's PID (`pqct-<pid>-<label>`) so parallel runs never collide, and a run that died is
+ * the test's PID (`pqct-<pid>-<label>`, prefix PQC_NETNS_PREFIX when set) so parallel runs never collide, and a run that died is
  * cleaned by the next (removeStaleNamespaces). cleanup() kills every child we started, by PID,
  * then whatever still runs in our namespaces, then deletes them; it also runs at process exit.
  */
@@ -8,7 +8,10 @@ import {execFileSync, spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-export const NETNS_PREFIX = 'pqct'
+/** `pqct`, or PQC_NETNS_PREFIX (lowercase letters) to keep parallel runs of several checkouts apart. */
+export const NETNS_PREFIX = /^[a-z]{1,8}$/.test(process.env.PQC_NETNS_PREFIX ?? '') ? process.env.PQC_NETNS_PREFIX! : 'pqct'
+/** Start of interface names the tests create inside their namespaces: `pqc`, or the custom prefix. */
+export const LAB_IF_PREFIX = NETNS_PREFIX === 'pqct' ? 'pqc' : NETNS_PREFIX
 /** Milliseconds a child may run before waitForExit kills it. */
 export const CHILD_TIMEOUT_MS_DEFAULT = 60_000
 

@@ -7,6 +7,7 @@ import {LinuxTun} from '../../router/tun/linux.js'
 import {loadAddon} from '../../router/native/addon.js'
 import {parseAddress} from '../../router/udp/address.js'
 import {BatchUdpSocket} from '../../router/udp/batch.js'
+import {LAB_IF_PREFIX} from '../helpers/netns.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const codeOf = (fn: () => unknown): string => {
@@ -57,8 +58,8 @@ async function main(): Promise<void> {
   b.close()
 
   // A multi-queue TUN: two queues of one device.
-  const q1 = LinuxTun.open({name: 'pqcmq0', multiQueue: true})
-  const q2 = LinuxTun.open({name: 'pqcmq0', multiQueue: true})
+  const q1 = LinuxTun.open({name: `${LAB_IF_PREFIX}mq0`, multiQueue: true})
+  const q2 = LinuxTun.open({name: `${LAB_IF_PREFIX}mq0`, multiQueue: true})
   report.multiQueue = [q1.name, q2.name]
   q1.start(() => undefined) // left started: close() must still let the process exit
   q1.close()

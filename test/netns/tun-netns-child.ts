@@ -13,8 +13,9 @@ import {LinuxTun} from '../../router/tun/linux.js'
 import {BatchUdpSocket} from '../../router/udp/batch.js'
 import {parseAddress} from '../../router/udp/address.js'
 import {icmpEchoRequest, internetChecksum, parseIpv4} from './tun-packets.js'
+import {LAB_IF_PREFIX} from '../helpers/netns.js'
 
-const TUN_NAME = 'pqctest0'
+const TUN_NAME = `${LAB_IF_PREFIX}test0`
 const PEER = [10, 99, 0, 2]
 const SELF = [10, 99, 0, 1]
 const UDP_COUNT = 5

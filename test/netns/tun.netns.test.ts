@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
 
 import {hex, unhex} from '../helpers/hex.js'
-import {NetnsLab, lastJson, siblingScript, waitForExit} from '../helpers/netns.js'
+import {LAB_IF_PREFIX, NetnsLab, lastJson, siblingScript, waitForExit} from '../helpers/netns.js'
 import {icmpEchoRequest, internetChecksum, parseIpv4, udpChecksumOk} from './tun-packets.js'
 
 interface Report {
@@ -48,7 +48,7 @@ before(async () => {
 after(() => lab.cleanup())
 
 test('the link is configured: 10.99.0.1/24, MTU 1280, up', () => {
-  assert.equal(report.name, 'pqctest0')
+  assert.equal(report.name, `${LAB_IF_PREFIX}test0`)
   assert.ok(report.link.addresses.includes('10.99.0.1/24'), JSON.stringify(report.link))
   assert.equal(report.link.mtu, 1280)
   assert.equal(report.link.up, true)
@@ -121,6 +121,6 @@ test('a reader closed in its callback stops; a throwing callback is an uncaught 
 })
 
 test('multi-queue TUN opens two queues of one device, and closing lets the process exit at once', () => {
-  assert.deepEqual(api.multiQueue, ['pqcmq0', 'pqcmq0'])
+  assert.deepEqual(api.multiQueue, [`${LAB_IF_PREFIX}mq0`, `${LAB_IF_PREFIX}mq0`])
   assert.ok(apiExitMs < 5000, `exit took ${apiExitMs} ms after close`)
 })

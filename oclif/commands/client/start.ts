@@ -44,6 +44,7 @@ then removes its nftables table and the TUN device.`
     user: Flags.string({description: 'user the router and resolver workers run as (created by `pqc install`)', default: WORKER_USER, helpValue: 'NAME'}),
     privsep: Flags.boolean({description: 'run the workers as --user (--no-privsep: keep this process\'s user; for debugging)', default: true, allowNo: true}),
     nft: Flags.boolean({description: 'program the nftables table inet pqconnect (steering, inbound drop, DNS capture)', default: true, allowNo: true}),
+    offload: Flags.boolean({description: 'TUN checksum and TCP segmentation offload (--no-offload: one packet per TUN read and write)', default: true, allowNo: true}),
     'steer-forwarded': Flags.boolean({description: 'steer flows this host forwards too (client-in-a-bottle: a gateway for other machines)', default: false}),
     'capture-dns': Flags.boolean({description: 'redirect local applications\' DNS (port 53, any server) to our resolver', default: false}),
     verbose: Flags.boolean({char: 'v', description: 'log more', default: false}),
@@ -67,7 +68,7 @@ then removes its nftables table and the TUN device.`
       tunName: c.tun, tunCidr: c['tun-addr'], port: c.port, cacheDir: c['cache-dir'],
       routerSocket: flags['router-socket'], mtu: c.mtu, verbose: flags.verbose,
       resolver: {...cfg}, user: flags.privsep && process.getuid?.() === 0 ? flags.user : undefined,
-      nft: flags.nft, captureDns: c['capture-dns'], inboundAllow: c['inbound-allow'], steerForwarded: flags['steer-forwarded'],
+      nft: flags.nft, offload: flags.offload, captureDns: c['capture-dns'], inboundAllow: c['inbound-allow'], steerForwarded: flags['steer-forwarded'],
     }).catch((error: unknown) => {
       releasePidFile(flags['pid-file'])
       throw error

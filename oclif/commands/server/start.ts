@@ -41,6 +41,7 @@ keys from the descriptors it was handed. stops cleanly on SIGINT or SIGTERM.`
     'masquerade-if': Flags.string({description: 'with --host-ip: the interface toward it, where the bottle masquerade applies', helpValue: 'IFNAME'}),
     user: Flags.string({description: 'user the router worker runs as (created by `pqc install`)', default: WORKER_USER, helpValue: 'NAME'}),
     privsep: Flags.boolean({description: 'run the worker as --user (--no-privsep: keep this process\'s user; for debugging)', default: true, allowNo: true}),
+    offload: Flags.boolean({description: 'TUN checksum and TCP segmentation offload (--no-offload: one packet per TUN read and write)', default: true, allowNo: true}),
     nft: Flags.boolean({description: 'program the nftables table inet pqconnect (accept the ports, bottle masquerade)', default: true, allowNo: true}),
     verbose: Flags.boolean({char: 'v', description: 'log more', default: false}),
   }
@@ -67,6 +68,7 @@ keys from the descriptors it was handed. stops cleanly on SIGINT or SIGTERM.`
       verbose: flags.verbose,
       user: flags.privsep && process.getuid?.() === 0 ? flags.user : undefined,
       nft: flags.nft,
+      offload: flags.offload,
     }).catch((error: unknown) => {
       releasePidFile(flags['pid-file'])
       throw error
