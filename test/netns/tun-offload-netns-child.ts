@@ -14,6 +14,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {connect} from 'node:net'
 import {promisify} from 'node:util'
 
+import {TunKeeper} from '../../monitor/tun-keeper.js'
 import {loadAddon} from '../../router/native/addon.js'
 import {LinuxTun} from '../../router/tun/linux.js'
 import {packetAt} from '../../router/tun/device.js'
@@ -129,8 +130,16 @@ async function main(): Promise<void> {
   const b = LinuxTun.open({name: 'htunb', offload: OFFLOAD})
   const plain = LinuxTun.open({name: 'htunc', offload: false})
   const modes = {a: a.offload, b: b.offload, plain: plain.offload, kernelA: addon.tunOffload(a.fd),
-    kernelPlain: addon.tunOffload(plain.fd)}
+    kernelPlain: addon.tunOffload(plain.fd), handed: [] as boolean[]}
   plain.close()
+  // The monitor's path: TunKeeper opens (and configures) the device, a worker adopts the fd.
+  const handed = modes.handed
+  for (const [i, offload] of [true, false].entries()) {
+    const keeper = await TunKeeper.open(addon, `htune${i}`, `10.203.${i}.1/24`, 1280, offload)
+    const adopted = LinuxTun.fromFd(keeper.fd, keeper.name)
+    handed.push(adopted.offload)
+    adopted.close() // closes the fd; the keeper never watched it
+  }
   const injected = await probe()
   await run('ip', ['link', 'set', 'htunb', 'netns', nsB!])
   await run('ip', ['address', 'add', `${A}/24`, 'dev', 'htuna'])

@@ -26,7 +26,7 @@ interface Side {
 }
 interface Report {
   probe: {segments: string[]; turns: number[]; superPackets: number}
-  modes: {a: boolean; b: boolean; plain: boolean; kernelA: boolean; kernelPlain: boolean}
+  modes: {a: boolean; b: boolean; plain: boolean; kernelA: boolean; kernelPlain: boolean; handed: boolean[]}
   ping: boolean
   sentOk: boolean
   receivedOk: boolean
@@ -58,8 +58,8 @@ before(async () => {
 
 after(() => lab?.cleanup())
 
-test('offload is on by default, off on request, and the kernel reports the mode of an fd', {skip: !root && 'needs root'}, () => {
-  assert.deepEqual(report.modes, {a: true, b: true, plain: false, kernelA: true, kernelPlain: false})
+test('offload is on by default, off on request; a worker adopting the monitor\'s fd finds the mode', {skip: !root && 'needs root'}, () => {
+  assert.deepEqual(report.modes, {a: true, b: true, plain: false, kernelA: true, kernelPlain: false, handed: [true, false]})
 })
 
 test('an injected super-packet comes out as exact valid segments, all in one loop turn across batches', {skip: !root && 'needs root'}, () => {
