@@ -47,6 +47,7 @@ typedef struct reader {
   uint8_t *scratch;      /* offload TUN only: PQC_OFFLOAD_SCRATCH bytes */
   pqc_gso_plan pend;     /* the scratch packet being delivered, when pend_next < pend.segs */
   uint32_t pend_next;
+  int poll_writable;     /* started with UV_WRITABLE too: a pending rest to deliver at once */
   int started, closing, closed, finalized;
   struct reader *next_live; /* registry of fds with a reader, see claim_fd */
   int live;
@@ -144,13 +145,13 @@ static uint32_t drain_tun(reader *r) {
 /* Offload TUN: one read(2) returns a header and one packet, which may become several. Pending
  * segments of the last packet go first; read_more 0 delivers only those. */
 static uint32_t drain_tun_offload(reader *r, int read_more) {
-  uint32_t n = 0;
+  uint32_t n = 0, reads = 0;
   const uint8_t *pkt = r->scratch + PQC_VNET_HDR_LEN;
   while (n < r->batch) {
     if (r->pend_next >= r->pend.segs) {
       pqc_vnet_hdr h;
       ssize_t got;
-      if (!read_more) break;
+      if (!read_more || reads++ >= r->batch) break; /* bounded, even when every read is dropped */
       got = read(r->fd, r->scratch, PQC_OFFLOAD_SCRATCH);
       if (got < 0) {
         if (errno == EINTR) continue;
@@ -245,6 +246,10 @@ static void deliver(reader *r, uint32_t n) {
   napi_close_handle_scope(env, scope);
 }
 
+static int has_pending(const reader *r) {
+  return r->scratch != NULL && r->pend_next < r->pend.segs;
+}
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   reader *r = h->data;
   uint32_t n;
@@ -253,13 +258,17 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     note_error(r, -status);
     return;
   }
+  if (r->poll_writable && !has_pending(r) && r->started && !r->closing) {
+    r->poll_writable = 0; /* back to readable only (the fd is always writable) */
+    uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  }
   n = r->family != 0 ? drain_udp(r) : r->scratch != NULL ? drain_tun_offload(r, 1) : drain_tun(r);
   if (n == 0) return;
   deliver(r, n);
   /* The rest of a super-packet that did not fit: the fd may have nothing more to read, so no
    * readable event would come for it. Deliver it now, in batches, without reading more (bounded
    * by PQC_GSO_MAX_SEGS segments); stop() or close() in a callback ends this. */
-  while (r->scratch != NULL && r->pend_next < r->pend.segs && r->started && !r->closing) {
+  while (has_pending(r) && r->started && !r->closing) {
     n = drain_tun_offload(r, 0);
     if (n == 0) break;
     deliver(r, n);
@@ -437,7 +446,10 @@ static napi_value reader_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (r->started) return NULL;
-  err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  /* A rest of a super-packet left by stop() in a callback: a TUN fd is always writable, so
+   * UV_WRITABLE brings on_readable at once to deliver it. */
+  r->poll_writable = has_pending(r);
+  err = uv_poll_start(&r->poll, UV_READABLE | (r->poll_writable ? UV_WRITABLE : 0), on_readable);
   if (err != 0) {
     pqc_throw_errno(env, "uv_poll_start", -err);
     return NULL;

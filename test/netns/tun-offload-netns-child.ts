@@ -14,6 +14,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {connect} from 'node:net'
 import {promisify} from 'node:util'
 
+import {TunKeeper} from '../../monitor/tun-keeper.js'
 import {loadAddon} from '../../router/native/addon.js'
 import {LinuxTun} from '../../router/tun/linux.js'
 import {packetAt} from '../../router/tun/device.js'
@@ -60,10 +61,14 @@ for h in sys.argv[2:]:
 const PROBE_PAYLOAD_BYTES = 10 * 1000 + 337
 const PROBE_GSO_SIZE = 1000
 
-/** The probe: what the reader delivers for one injected super-packet, and in which loop turns. */
-async function probe(): Promise<{segments: string[]; turns: number[]; superPackets: number}> {
-  const d = LinuxTun.open({name: 'htund', batchPackets: 4})
-  await run('ip', ['link', 'set', 'htund', 'mtu', '1280', 'up'])
+/**
+ * The probe: what the reader delivers for one injected super-packet, and in which loop turns.
+ * stopFirst: the callback stops the device after the first batch and starts it again 50 ms later
+ * (no more traffic comes meanwhile: the rest must still be delivered).
+ */
+async function probe(name: string, stopFirst: boolean): Promise<{segments: string[]; turns: number[]; superPackets: number}> {
+  const d = LinuxTun.open({name, batchPackets: 4})
+  await run('ip', ['link', 'set', name, 'mtu', '1280', 'up'])
   const segments: string[] = []
   const turns: number[] = []
   let turn = 0
@@ -72,7 +77,7 @@ async function probe(): Promise<{segments: string[]; turns: number[]; superPacke
     turn++
     if (spinning) setImmediate(spin)
   }
-  d.start((batch) => {
+  const onBatch = (batch: PacketBatch): void => {
     for (let i = 0; i < batch.count; i++) {
       const p = packetAt(batch, i)
       if (p[0] === 0x45 && p[9] === 6) {
@@ -80,11 +85,17 @@ async function probe(): Promise<{segments: string[]; turns: number[]; superPacke
         turns.push(turn)
       }
     }
-  })
+    if (stopFirst && segments.length > 0 && segments.length < 11) {
+      stopFirst = false
+      d.stop()
+      setTimeout(() => d.start(onBatch), 50)
+    }
+  }
+  d.start(onBatch)
   const payload = Uint8Array.from({length: PROBE_PAYLOAD_BYTES}, (_, i) => (i * 7) & 0xff)
   const input = superPacket(payload, PROBE_GSO_SIZE, ACK | PSH | FIN | CWR)
   setImmediate(spin)
-  await run('python3', ['-c', INJECT, 'htund', Buffer.from(input).toString('hex')])
+  await run('python3', ['-c', INJECT, name, Buffer.from(input).toString('hex')])
   for (let i = 0; i < 100 && segments.length < 11; i++) await new Promise((r) => setTimeout(r, 20))
   spinning = false
   const superPackets = d.offloadCounters().rxSuperPackets
@@ -129,9 +140,18 @@ async function main(): Promise<void> {
   const b = LinuxTun.open({name: 'htunb', offload: OFFLOAD})
   const plain = LinuxTun.open({name: 'htunc', offload: false})
   const modes = {a: a.offload, b: b.offload, plain: plain.offload, kernelA: addon.tunOffload(a.fd),
-    kernelPlain: addon.tunOffload(plain.fd)}
+    kernelPlain: addon.tunOffload(plain.fd), handed: [] as boolean[]}
   plain.close()
-  const injected = await probe()
+  // The monitor's path: TunKeeper opens (and configures) the device, a worker adopts the fd.
+  const handed = modes.handed
+  for (const [i, offload] of [true, false].entries()) {
+    const keeper = await TunKeeper.open(addon, `htune${i}`, `10.203.${i}.1/24`, 1280, offload)
+    const adopted = LinuxTun.fromFd(keeper.fd, keeper.name)
+    handed.push(adopted.offload)
+    adopted.close() // closes the fd; the keeper never watched it
+  }
+  const injected = await probe('htund', false)
+  const injectedStopped = await probe('htunf', true)
   await run('ip', ['link', 'set', 'htunb', 'netns', nsB!])
   await run('ip', ['address', 'add', `${A}/24`, 'dev', 'htuna'])
   await run('ip', ['link', 'set', 'htuna', 'mtu', '1280', 'up'])
@@ -158,6 +178,7 @@ async function main(): Promise<void> {
   const report = {
     modes,
     probe: injected,
+    probeStopped: injectedStopped,
     ping: /3 received/.test(ping),
     ...result,
     timing,

@@ -24,9 +24,15 @@ interface Side {
   txMergedWrites: number
   txMergedPackets: number
 }
+interface Probe {
+  segments: string[]
+  turns: number[]
+  superPackets: number
+}
 interface Report {
-  probe: {segments: string[]; turns: number[]; superPackets: number}
-  modes: {a: boolean; b: boolean; plain: boolean; kernelA: boolean; kernelPlain: boolean}
+  probe: Probe
+  probeStopped: Probe
+  modes: {a: boolean; b: boolean; plain: boolean; kernelA: boolean; kernelPlain: boolean; handed: boolean[]}
   ping: boolean
   sentOk: boolean
   receivedOk: boolean
@@ -58,17 +64,16 @@ before(async () => {
 
 after(() => lab?.cleanup())
 
-test('offload is on by default, off on request, and the kernel reports the mode of an fd', {skip: !root && 'needs root'}, () => {
-  assert.deepEqual(report.modes, {a: true, b: true, plain: false, kernelA: true, kernelPlain: false})
+test('offload is on by default, off on request; a worker adopting the monitor\'s fd finds the mode', {skip: !root && 'needs root'}, () => {
+  assert.deepEqual(report.modes, {a: true, b: true, plain: false, kernelA: true, kernelPlain: false, handed: [true, false]})
 })
 
-test('an injected super-packet comes out as exact valid segments, all in one loop turn across batches', {skip: !root && 'needs root'}, () => {
-  const {segments, turns, superPackets} = report.probe
-  assert.equal(superPackets, 1)
-  assert.equal(segments.length, 11, `turns ${turns}`)
-  assert.ok(turns.every((t) => t === turns[0]), `the rest of the super-packet waited for a later turn: ${turns}`)
+/** The 11 segments of the probe's super-packet: exact, valid, the payload whole. */
+function checkProbe(p: Probe): void {
+  assert.equal(p.superPackets, 1)
+  assert.equal(p.segments.length, 11, `turns ${p.turns}`)
   const payload: number[] = []
-  segments.map(unhex).forEach((s, i) => {
+  p.segments.map(unhex).forEach((s, i) => {
     const last = i === 10
     assert.equal(u16(s, 2), s.length)
     assert.equal(u16(s, 4), (0xfffe + i) & 0xffff)
@@ -79,6 +84,16 @@ test('an injected super-packet comes out as exact valid segments, all in one loo
     payload.push(...s.subarray(52))
   })
   assert.deepEqual(payload, Array.from({length: 10337}, (_, i) => (i * 7) & 0xff))
+}
+
+test('an injected super-packet comes out as exact valid segments, all in one loop turn across batches', {skip: !root && 'needs root'}, () => {
+  checkProbe(report.probe)
+  const {turns} = report.probe
+  assert.ok(turns.every((t) => t === turns[0]), `the rest of the super-packet waited for a later turn: ${turns}`)
+})
+
+test('stopped after its first batch and started again, the reader still delivers the rest', {skip: !root && 'needs root'}, () => {
+  checkProbe(report.probeStopped)
 })
 
 test('ping goes through the relay', {skip: !root && 'needs root'}, () => {
