@@ -54,6 +54,9 @@ export class MonitorResources {
   /** offload: virtio_net_hdr offloads on the TUN (router/tun/linux.ts); the router finds the mode itself. */
   async openTun(name: string, cidr: string, mtu: number, offload = true): Promise<TunKeeper> {
     this.#tun = await TunKeeper.open(this.addon, name, cidr, mtu, offload)
+    const mode = !offload ? 'off (--no-offload)'
+      : this.#tun.offloadActive ? 'on (checksum, TCP/IPv4 segmentation)' : 'refused by the kernel; plain device (one packet per read and write)'
+    this.log.info(`TUN ${this.#tun.name}: offload ${mode}`)
     return this.#tun
   }
 

@@ -17,10 +17,13 @@ export class TunKeeper {
   #timer: NodeJS.Timeout | undefined
   #busy = false
   recreated = 0
+  /** Whether the kernel took the offloads when the device was (last) opened. */
+  offloadActive: boolean
 
   private constructor(readonly addon: NativeAddon, readonly name: string, readonly cidr: string, readonly mtu: number,
-    readonly offload: boolean, fd: number) {
+    readonly offload: boolean, fd: number, offloadActive: boolean) {
     this.#fd = fd
+    this.offloadActive = offloadActive
   }
 
   /** offload: open with virtio_net_hdr offloads (router/tun/linux.ts); the worker finds the mode with tunOffload. */
@@ -32,7 +35,7 @@ export class TunKeeper {
       addon.closeFd(tun.fd)
       throw error
     }
-    return new TunKeeper(addon, tun.name, cidr, mtu, offload, tun.fd)
+    return new TunKeeper(addon, tun.name, cidr, mtu, offload, tun.fd, tun.offload)
   }
 
   get fd(): number {
@@ -58,6 +61,7 @@ export class TunKeeper {
       await configureLink(tun.name, {addresses: [this.cidr], mtu: this.mtu})
       const old = this.#fd
       this.#fd = tun.fd
+      this.offloadActive = tun.offload
       await onNew(tun.fd)
       this.addon.closeFd(old)
       this.recreated++

@@ -11,7 +11,7 @@ export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 HERE=$ROOT/test/bench/tunnel
-TUNNELS=${TUNNELS:-baseline wggo ovpn_chacha fastd pqc}
+TUNNELS=${TUNNELS:-baseline wggo ovpn_chacha fastd pqc_nooff pqc}
 export TUN_MTU=${TUN_MTU:-1280}
 export PQC_BUILD=${PQC_BUILD:-/tmp/pqc-tunbench-build}   # compiled copy of the tree (never dist/)
 OWN=${OWN:-1}
@@ -42,8 +42,8 @@ OUT_DIR=${out:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 # Compile into a private directory (dist/ of the work tree may be mid-rebuild by someone else).
 # shellcheck source=../private-build.sh
 source "$ROOT/test/bench/private-build.sh"
-if [[ " $TUNNELS " == *" pqc "* && "${PQC_NO_BUILD:-0}" != 1 ]]; then pqc_private_build "$ROOT" "$PQC_BUILD"; fi
-if [[ " $TUNNELS " == *" pqc "* ]]; then
+if [[ " $TUNNELS " == *" pqc"* && "${PQC_NO_BUILD:-0}" != 1 ]]; then pqc_private_build "$ROOT" "$PQC_BUILD"; fi
+if [[ " $TUNNELS " == *" pqc"* ]]; then
   [[ -f "$PQC_BUILD/dist/oclif/commands/server/start.js" ]] || { echo "build failed, see $PQC_BUILD/tsc.log" >&2; exit 1; }
   [[ -f "$PQC_BUILD/build/Release/pqc_native.node" ]] ||
     { echo "no native addon in $PQC_BUILD/build (run npm ci / npx node-gyp rebuild in $ROOT)" >&2; exit 1; }

@@ -64,7 +64,7 @@ _pqc_start_client() { # NS_A: client with the key cache in $WORK/client (kept ac
   # The workers run as pqconnect: the monitor creates run/ (and cache/ the first time) for them.
   rm -rf "$c/run" "$c/client.pid"
   spawn_ns "$1" "$WORK/client.log" "$PQC_NODE" "$PQC_REPO/oclif/bin/run.js" client start \
-    --listen "$PQC_CLIENT_LISTEN:53" --upstream "$UNDER_B:53" --tun tbpq-a --mtu "$TUN_MTU" \
+    --listen "$PQC_CLIENT_LISTEN:53" --upstream "$UNDER_B:53" --tun tbpq-a --mtu "$TUN_MTU" ${PQC_EXTRA:-} \
     --cache-dir "$c/cache" --router-socket "$c/run/router.sock" --control-socket "$c/run/control.sock" \
     --pid-file "$c/client.pid" || return 1
   wait_for_link "$1" tbpq-a "$PQC_READY_S" && wait_for_listen "$1" udp 53 "$PQC_READY_S" || return 1
@@ -102,7 +102,7 @@ setup_pqc() {
   chmod o+x "$STATE_DIR" "$WORK"
   # shellcheck disable=SC2046
   spawn_ns "$b" "$WORK/server.log" "$PQC_NODE" "$PQC_REPO/oclif/bin/run.js" server start $(_pqc_keyflags) \
-    --bind "$UNDER_B" --tun tbpq-b --mtu "$TUN_MTU" \
+    --bind "$UNDER_B" --tun tbpq-b --mtu "$TUN_MTU" ${PQC_EXTRA:-} \
     --pid-file "$s/server.pid" --control-socket "$s/run/server.sock" || return 1
   wait_for_link "$b" tbpq-b "$PQC_READY_S" && wait_for_listen "$b" udp "$PQC_PORT" "$PQC_READY_S" &&
     wait_for_listen "$b" udp "$PQC_KEYPORT" "$PQC_READY_S" || return 1
@@ -126,3 +126,13 @@ rekey_pqc() {
   TUN_PIDS_A=("${keep[@]}")
   _pqc_start_client "$a" && _pqc_resolve "$a"
 }
+
+# pqc_nooff: the same pqc with --no-offload on both sides (plain TUN devices: one packet per
+# read/write, no TSO/GRO through the virtio-net header; UDP GSO still on), so one run shows what
+# the TUN offloads give and how pqc compares without them.
+register_tunnel pqc_nooff "pqc with --no-offload (plain TUN, no TSO/GRO)"
+deps_pqc_nooff() { deps_pqc; }
+prepare_pqc_nooff() { prepare_pqc "$@"; }
+setup_pqc_nooff() { PQC_EXTRA=--no-offload setup_pqc "$@"; }
+teardown_pqc_nooff() { teardown_pqc "$@"; }
+rekey_pqc_nooff() { PQC_EXTRA=--no-offload rekey_pqc "$@"; }
