@@ -73,12 +73,14 @@ _pqc_start_client() { # NS_A: client with the key cache in $WORK/client (kept ac
 
 # The monitor (the PID spawn_ns recorded) forks the router and resolver workers, which do the
 # work: add their PIDs so the harness accounts their CPU (and kills them by PID if need be).
+# The client's monitor spawns two (router, resolver), the server's one: wait for all of them, or
+# a worker spawned a moment later is missed and its CPU is not counted.
 _pqc_add_workers() { # WAIT_S A|B
-  local i w monitor
-  if [[ $2 == A ]]; then monitor=${TUN_PIDS_A[-1]}; else monitor=${TUN_PIDS_B[-1]}; fi
+  local i w monitor want
+  if [[ $2 == A ]]; then monitor=${TUN_PIDS_A[-1]} want=2; else monitor=${TUN_PIDS_B[-1]} want=1; fi
   for ((i = 0; i < $1 * 10; i++)); do
     w=$(ps -o pid= --ppid "$monitor" 2>/dev/null | xargs)
-    [[ -n $w ]] && break
+    [[ $(wc -w <<<"$w") -ge $want ]] && break
     sleep 0.1
   done
   # shellcheck disable=SC2206
