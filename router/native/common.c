@@ -65,6 +65,15 @@ int pqc_arg_bool(napi_env env, napi_value v, const char *name, int *out) {
   return 0;
 }
 
+int pqc_arg_opt_bool(napi_env env, size_t argc, const napi_value *argv, size_t i, const char *name, int *out) {
+  napi_valuetype t;
+  *out = 0;
+  if (argc <= i) return 0;
+  if (napi_typeof(env, argv[i], &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  return pqc_arg_bool(env, argv[i], name, out);
+}
+
 int pqc_arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t size) {
   size_t len;
   char message[160];

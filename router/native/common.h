@@ -58,6 +58,8 @@ void pqc_throw_arg(napi_env env, const char *message);
 int pqc_arg_int32(napi_env env, napi_value v, const char *name, int32_t *out);
 int pqc_arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out);
 int pqc_arg_bool(napi_env env, napi_value v, const char *name, int *out);
+/* Optional trailing boolean argv[i]: absent or undefined gives 0. */
+int pqc_arg_opt_bool(napi_env env, size_t argc, const napi_value *argv, size_t i, const char *name, int *out);
 /* A string into a caller buffer (NUL-terminated; too long is an error). */
 int pqc_arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t size);
 /* A typed array of the given type (Uint8Array covers Buffer); *len is its element count. */

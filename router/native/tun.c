@@ -56,15 +56,11 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   napi_value argv[3], result, v;
   char name[IFNAMSIZ], got[IFNAMSIZ];
   const char *step;
-  int multi, offload = 0, fd;
+  int multi, offload, fd;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   PQC_TRY(pqc_arg_string(env, argc > 0 ? argv[0] : NULL, "name", name, sizeof name));
   PQC_TRY(pqc_arg_bool(env, argc > 1 ? argv[1] : NULL, "multiQueue", &multi));
-  if (argc > 2) {
-    napi_valuetype t;
-    if (napi_typeof(env, argv[2], &t) != napi_ok) return NULL;
-    if (t != napi_undefined) PQC_TRY(pqc_arg_bool(env, argv[2], "offload", &offload));
-  }
+  PQC_TRY(pqc_arg_opt_bool(env, argc, argv, 2, "offload", &offload));
   fd = open_tun(name, multi, offload, got, &step);
   if (fd >= 0 && offload && enable_offload(fd) != 0) {
     /* Fall back: a fresh non-offload device (nothing is configured on it yet). */
@@ -130,16 +126,6 @@ static int write_packet(int fd, int offload, const uint8_t *p, uint32_t len) {
   return offload ? write_iov(fd, iov, 2) : write_iov(fd, iov + 1, 1);
 }
 
-/* Optional trailing boolean argument i (absent or undefined = false). */
-static int opt_bool(napi_env env, size_t argc, napi_value *argv, size_t i, const char *name, int *out) {
-  napi_valuetype t;
-  *out = 0;
-  if (argc <= i) return 0;
-  if (napi_typeof(env, argv[i], &t) != napi_ok) return -1;
-  if (t == napi_undefined) return 0;
-  return pqc_arg_bool(env, argv[i], name, out);
-}
-
 static int check_range(napi_env env, size_t buf_len, uint32_t off, uint32_t len) {
   if ((uint64_t)off + len <= buf_len) return 0;
   napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset + length is beyond the end of the buffer");
@@ -164,7 +150,7 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
   PQC_TRY(pqc_arg_typed(env, argv[1], "buf", napi_uint8_array, &buf, &buf_len));
   PQC_TRY(pqc_arg_uint32(env, argv[2], "offset", &off));
   PQC_TRY(pqc_arg_uint32(env, argv[3], "length", &len));
-  PQC_TRY(opt_bool(env, argc, argv, 4, "offload", &offload));
+  PQC_TRY(pqc_arg_opt_bool(env, argc, argv, 4, "offload", &offload));
   PQC_TRY(check_range(env, buf_len, off, len));
   r = write_packet(fd, offload, (const uint8_t *)buf + off, len);
   napi_create_int32(env, r == 1 ? (int32_t)len : r, &out);
@@ -218,7 +204,7 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
   PQC_TRY(pqc_arg_typed(env, argv[3], "lengths", napi_uint32_array, &lens, &n_len));
   PQC_TRY(pqc_arg_uint32(env, argv[4], "count", &count));
   PQC_TRY(pqc_arg_typed(env, argv[5], "counters", napi_float64_array, &ctrs, &n_ctr));
-  PQC_TRY(opt_bool(env, argc, argv, 6, "offload", &offload));
+  PQC_TRY(pqc_arg_opt_bool(env, argc, argv, 6, "offload", &offload));
   if (count > n_off || count > n_len || n_ctr < WC_COUNT) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds offsets/lengths, or counters too short");
     return NULL;

@@ -234,7 +234,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   size_t argc = 10, buf_len, n_off, n_len, n_addr, n_port, n_ctr;
   napi_value argv[10], out;
   int32_t fd;
-  int family, ab, gso = 0;
+  int family, ab, gso;
   uint32_t count, i, done = 0, plain_until = 0;
   void *buf, *offs, *lens, *addrs, *ports, *ctrs;
   struct mmsghdr msgs[SEND_CHUNK];
@@ -259,7 +259,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   PQC_TRY(pqc_arg_typed(env, argv[6], "ports", napi_uint16_array, &ports, &n_port));
   PQC_TRY(pqc_arg_uint32(env, argv[7], "count", &count));
   PQC_TRY(pqc_arg_typed(env, argv[8], "counters", napi_float64_array, &ctrs, &n_ctr));
-  if (argc > 9) PQC_TRY(pqc_arg_bool(env, argv[9], "gso", &gso));
+  PQC_TRY(pqc_arg_opt_bool(env, argc, argv, 9, "gso", &gso));
   ab = addr_bytes_of(family);
   if (count > n_off || count > n_len || count > n_port || (uint64_t)count * ab > n_addr || n_ctr < WC_COUNT) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds one of the arrays, or counters too short");
