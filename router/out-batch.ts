@@ -20,9 +20,14 @@ export class OutBatch {
   readonly #slots: Buffer[] = []
   readonly #addressBytes: number
   readonly #flush: (b: OutBatch) => number
+  /** Sends or writes one packet at once (one that fits no slot); false when it was not taken. */
+  readonly #single: (packet: Uint8Array, address: Uint8Array | undefined, port: number) => boolean
 
-  private constructor(flush: (b: OutBatch) => number, addressBytes: number, capacity: number, slotBytes: number) {
+  private constructor(flush: (b: OutBatch) => number,
+    single: (packet: Uint8Array, address: Uint8Array | undefined, port: number) => boolean, addressBytes: number, capacity: number,
+    slotBytes: number) {
     this.#flush = flush
+    this.#single = single
     this.#addressBytes = addressBytes
     this.data = Buffer.alloc(capacity * slotBytes)
     this.offsets = new Uint32Array(capacity)
@@ -38,12 +43,12 @@ export class OutBatch {
   /** Datagrams for `sock`: each with its destination address (sock.family's size) and port. */
   static forUdp(sock: UdpBind, capacity = OUT_BATCH_PACKETS, slotBytes = ROUTER_MAX_PACKET_BYTES): OutBatch {
     return new OutBatch((b) => sock.sendBatch(b.data, b.offsets, b.lengths, b.addresses, b.ports, b.count),
-      sock.family === 4 ? 4 : 16, capacity, slotBytes)
+      (p, address, port) => address !== undefined && sock.send(p, address, port), sock.family === 4 ? 4 : 16, capacity, slotBytes)
   }
 
   /** Inner packets for `tun`. */
   static forTun(tun: TunDevice, capacity = OUT_BATCH_PACKETS, slotBytes = ROUTER_MAX_PACKET_BYTES): OutBatch {
-    return new OutBatch((b) => tun.writeBatch(b.data, b.offsets, b.lengths, b.count), 0, capacity, slotBytes)
+    return new OutBatch((b) => tun.writeBatch(b.data, b.offsets, b.lengths, b.count), (p) => tun.write(p), 0, capacity, slotBytes)
   }
 
   /** The buffer the next packet is built in (valid until commit or flush); flushes a full batch first. */
@@ -68,6 +73,18 @@ export class OutBatch {
     return true
   }
 
+  /**
+   * Take `packet` (going to address:port, for a socket): in place when it was built in slot(),
+   * else copied into a slot; one that fits no slot (larger than a slot, or an address of the
+   * other family) is sent or written on its own at once. False only when that single one failed.
+   */
+  put(packet: Uint8Array, address?: Uint8Array, port = 0): boolean {
+    const fits = this.#addressBytes === 0 || address?.length === this.#addressBytes
+    if (!fits || (!this.inSlot(packet) && packet.length > this.#slots[0]!.length)) return this.#single(packet, address, port)
+    if (!this.inSlot(packet)) this.slot().set(packet)
+    return this.commit(packet.length, address, port)
+  }
+
   /** Hand everything over; returns (and adds to `dropped`) how many the device or socket did not take. */
   flush(): number {
     if (this.count === 0) return 0
@@ -82,4 +99,11 @@ export class OutBatch {
     const s = this.#slots[this.count]
     return s !== undefined && view.buffer === s.buffer && view.byteOffset === s.byteOffset
   }
+}
+
+/** Flush a router's TUN batch: the packets the device did not take move from tunOut to tunDropped. */
+export function flushTunCounted(batch: OutBatch, counters: {tunOut: number; tunDropped: number}): void {
+  const lost = batch.flush()
+  counters.tunOut -= lost
+  counters.tunDropped += lost
 }

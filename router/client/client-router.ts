@@ -22,7 +22,7 @@ import {TunnelSession} from '../../src/session/tunnel-session.js'
 import {tunnelTidKey} from '../../src/wire/tunnel.js'
 import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
-import {OutBatch} from '../out-batch.js'
+import {flushTunCounted, OutBatch} from '../out-batch.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress, parseAddress} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
@@ -210,7 +210,7 @@ export class ClientRouter {
     peer.lastSendS = now
     peer.bytesOut += p.length
     if (p.length > 0) peer.unansweredSinceS ??= now
-    if (!this.#udpOut.commit(r.datagram.length, peer.realAddr, peer.pqcPort!)) this.#o.sock.send(r.datagram, peer.realAddr, peer.pqcPort!)
+    this.#udpOut.put(r.datagram, peer.realAddr, peer.pqcPort!)
     return true
   }
 
@@ -239,9 +239,8 @@ export class ClientRouter {
       this.counters.tunDropped++
       return
     }
-    // A payload larger than a slot was opened into a fresh buffer: written on its own.
-    if (this.#tunOut.inSlot(r.payload)) this.#tunOut.commit(r.payload.length)
-    else if (!this.#o.tun.write(r.payload)) {
+    // In the slot it was opened into, or (larger than a slot, opened into a fresh buffer) on its own.
+    if (!this.#tunOut.put(r.payload)) {
       this.counters.tunDropped++
       return
     }
@@ -250,9 +249,7 @@ export class ClientRouter {
 
   /** Write the event's opened packets; those the TUN queue did not take count as dropped. */
   #flushTun(): void {
-    const lost = this.#tunOut.flush()
-    this.counters.tunOut -= lost
-    this.counters.tunDropped += lost
+    flushTunCounted(this.#tunOut, this.counters)
   }
 
   /** The key channel of a static-key download, logging each quarter when verbose (issue 7). */
@@ -263,11 +260,7 @@ export class ClientRouter {
   #keyChannel(peer: ClientPeer): KeyChannel {
     const id = `${peer.realAddrText}:${peer.keyPort!}`
     return {
-      send: (d) => {
-        const slot = this.#udpOut.slot()
-        if (d.length <= slot.length && this.#udpOut.commit(d.length, peer.realAddr, peer.keyPort!)) slot.set(d)
-        else this.#o.sock.send(d, peer.realAddr, peer.keyPort!)
-      },
+      send: (d) => void this.#udpOut.put(d, peer.realAddr, peer.keyPort!),
       flush: () => this.#udpOut.flush(),
       listen: (fn) => {
         if (fn === undefined) this.#keyListeners.delete(id)

@@ -71,9 +71,7 @@ export class KeyServer {
         if (first === 0xf0) this.counters.staticAnswered++
         else this.counters.ephemeralAnswered++
         this.counters.bytesOut += resp.length
-        const slot = this.#out.slot()
-        if (resp.length <= slot.length && this.#out.commit(resp.length, addressAt(batch, i), batch.ports[i]!)) slot.set(resp)
-        else this.#sock.send(resp, addressAt(batch, i), batch.ports[i]!)
+        this.#out.put(resp, addressAt(batch, i), batch.ports[i]!)
       }
       this.#out.flush()
     })

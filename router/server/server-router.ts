@@ -20,7 +20,7 @@ import {TunnelSession} from '../../src/session/tunnel-session.js'
 import {tunnelTidKey} from '../../src/wire/tunnel.js'
 import {systemTimers, type Clock, type TimerHandle, type Timers} from '../clock.js'
 import {shortHex, type Logger} from '../log.js'
-import {OutBatch} from '../out-batch.js'
+import {flushTunCounted, OutBatch} from '../out-batch.js'
 import {packetAt, type TunDevice} from '../tun/device.js'
 import {addressAt, formatAddress} from '../udp/address.js'
 import type {UdpBind} from '../udp/bind.js'
@@ -202,9 +202,8 @@ export class ServerRouter {
       this.counters.tunDropped++
       return
     }
-    // A payload larger than a slot was opened into a fresh buffer: written on its own.
-    if (this.#tunOut.inSlot(r.payload)) this.#tunOut.commit(r.payload.length)
-    else if (!this.#o.tun.write(r.payload)) {
+    // In the slot it was opened into, or (larger than a slot, opened into a fresh buffer) on its own.
+    if (!this.#tunOut.put(r.payload)) {
       this.counters.tunDropped++
       return
     }
@@ -213,9 +212,7 @@ export class ServerRouter {
 
   /** Write the event's opened packets; those the TUN queue did not take count as dropped. */
   #flushTun(): void {
-    const lost = this.#tunOut.flush()
-    this.counters.tunOut -= lost
-    this.counters.tunDropped += lost
+    flushTunCounted(this.#tunOut, this.counters)
   }
 
   #onTunPacket(p: Uint8Array, now: number): void {
@@ -239,7 +236,7 @@ export class ServerRouter {
     peer.lastSendS = now
     peer.owesAnswerSinceS = undefined
     peer.bytesOut += p.length
-    if (!this.#udpOut.commit(r.datagram.length, peer.endpoint, peer.port)) this.#o.sock.send(r.datagram, peer.endpoint, peer.port)
+    this.#udpOut.put(r.datagram, peer.endpoint, peer.port)
   }
 
   #sendKeepalive(peer: ServerPeer, now: number): void {

@@ -71,3 +71,34 @@ test('TUN packets: one writeBatch per flush, the ones the queue refuses are coun
   host.flush()
   assert.deepEqual(seen, [0, 1, 2])
 })
+
+test('put: a packet built in the slot is committed in place, another is copied into a slot, one that fits no slot goes out on its own', () => {
+  const net = new UdpNetwork({delivery: 'manual'})
+  const a = net.bind('10.0.0.1', 1000)
+  const b = net.bind('10.0.0.2', 2000)
+  const got: number[] = []
+  b.start((batch: DatagramBatch) => {
+    for (let i = 0; i < batch.count; i++) got.push(packetAt(batch, i).length)
+  })
+  let batches = 0
+  const sendBatch = a.sendBatch.bind(a)
+  a.sendBatch = (...args: Parameters<typeof a.sendBatch>): number => {
+    batches++
+    return sendBatch(...args)
+  }
+  const to = parseAddress('10.0.0.2')!.bytes
+  const out = OutBatch.forUdp(a, 4, 64)
+  const slot = out.slot()
+  slot.fill(1, 0, 30)
+  assert.equal(out.put(slot.subarray(0, 30), to, 2000), true)
+  assert.equal(out.put(Buffer.alloc(40, 2), to, 2000), true)
+  assert.equal(out.count, 2, 'in place and copied: both in the batch')
+  assert.equal(out.put(Buffer.alloc(100, 3), to, 2000), true, 'larger than a slot: sent on its own')
+  assert.equal(out.count, 2)
+  assert.equal(out.put(Buffer.alloc(10, 4), parseAddress('2001:db8::2')!.bytes, 2000), false, 'other family: refused by the IPv4 socket')
+  assert.equal(out.count, 2)
+  out.flush()
+  assert.equal(batches, 1)
+  net.flush()
+  assert.deepEqual(got, [100, 30, 40])
+})
